@@ -1,0 +1,1 @@
+"""image-resolver: decides which URL a browser loads for each wishlist image."""

@@ -1,0 +1,117 @@
+"""Plain result types, so callers never handle protobuf messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2, status_pb2
+from wishlist.images.v1 import image_url_service_pb2 as pb
+from wishlist.images.v1 import rollout_service_pb2 as rpb
+
+
+class Origin(IntEnum):
+    UNSPECIFIED = 0
+    CDN = 1
+    S3 = 2
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An S3 key or stored legacy URL, with an optional cache-busting version."""
+
+    ref: str
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    url: str
+    origin: Origin
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ResolveError:
+    """One refused ref of a batch: `field` names it (e.g. "images[3].ref")."""
+
+    code: int
+    message: str
+    field: str = ""
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime | None
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    id: str
+    status: str
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RolloutInfo:
+    percent: int
+    cdn_enabled: bool
+    revision: int
+    updated_by: str
+    updated_at: datetime | None
+
+
+def as_ref(item: ImageRef | str) -> pb.ImageRef:
+    if isinstance(item, str):
+        return pb.ImageRef(ref=item)
+    return pb.ImageRef(ref=item.ref, version=item.version)
+
+
+def _time(msg: Timestamp, present: bool) -> datetime | None:
+    return msg.ToDatetime(tzinfo=UTC) if present else None
+
+
+def resolved_from(msg: pb.ResolvedImageUrl) -> ResolvedImage:
+    return ResolvedImage(msg.url, Origin(msg.origin), _time(msg.expires_at, msg.HasField("expires_at")))
+
+
+def error_from(status: status_pb2.Status) -> ResolveError:
+    field = ""
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad) and bad.field_violations:
+            field = bad.field_violations[0].field
+    return ResolveError(status.code, status.message, field)
+
+
+def batch_from(msg: pb.BatchResolveImageUrlsResponse) -> list[ResolvedImage | ResolveError]:
+    return [
+        resolved_from(r.image) if r.WhichOneof("result") == "image" else error_from(r.error)
+        for r in msg.results
+    ]
+
+
+def upload_from(msg: pb.CreateUploadUrlResponse) -> UploadForm:
+    return UploadForm(
+        msg.url,
+        dict(msg.fields),
+        msg.key,
+        _time(msg.expires_at, msg.HasField("expires_at")),
+        msg.max_bytes,
+    )
+
+
+def rollout_from(msg: rpb.Rollout) -> RolloutInfo:
+    return RolloutInfo(
+        msg.percent,
+        msg.cdn_enabled,
+        msg.revision,
+        msg.updated_by,
+        _time(msg.updated_at, msg.HasField("updated_at")),
+    )

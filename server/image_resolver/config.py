@@ -1,0 +1,107 @@
+"""Settings, read once from the environment and checked before the server binds a port."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from image_resolver.urls import is_valid_hostname
+
+PLACEHOLDER_CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+
+
+class Settings(BaseSettings):
+    """Every knob of the resolver; names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    cloudfront_distribution_domain: str | None = None
+    cloudfront_distribution_id: str | None = None
+    s3_bucket: str = "lego-moc-wishlist-uploads"
+    aws_region: str = Field(
+        "us-east-1", validation_alias=AliasChoices("aws_region", "aws_default_region")
+    )
+    s3_endpoint_url: str | None = None
+    allowed_key_prefix: str = "uploads/wishlist/"
+    s3_fallback_mode: Literal["public", "presigned"] = "presigned"
+    s3_presign_expires: int = Field(3600, ge=2, le=MAX_PRESIGN_SECONDS)
+
+    grpc_host: str = "[::]"
+    grpc_port: int = Field(50051, ge=0, le=65535)
+    metrics_port: int = Field(9464, ge=0, le=65535)
+    shutdown_grace_seconds: float = Field(20.0, ge=0, le=300)
+    max_batch: int = Field(1000, ge=1, le=10000)
+
+    rollout_store: str | None = None
+    rollout_poll_seconds: float = Field(5.0, gt=0, le=3600)
+    rollout_group_id: str = "wishlist-image-cdn"
+    cdn_rollout_percent: int | None = Field(None, ge=0, le=100)
+    admin_token: SecretStr | None = None
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    otel_enabled: bool = False
+
+    @field_validator("cloudfront_distribution_domain", mode="before")
+    @classmethod
+    def _domain_is_a_bare_hostname(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        domain = value.strip().lower().rstrip(".")
+        if "://" in domain or "/" in domain:
+            raise ValueError(
+                "must be a bare host name such as d111111abcdef8.cloudfront.net "
+                "(no scheme, no path)"
+            )
+        if not is_valid_hostname(domain):
+            raise ValueError("is not a valid host name")
+        return domain
+
+    @field_validator("allowed_key_prefix")
+    @classmethod
+    def _prefix_is_a_folder(cls, value: str) -> str:
+        segments = value.split("/")
+        if not value.endswith("/") or any(s in ("", ".", "..") for s in segments[:-1]):
+            raise ValueError("must look like 'uploads/wishlist/' (relative, ends with '/')")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() == "":
+            return None
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @property
+    def cdn_configured(self) -> bool:
+        return self.cloudfront_distribution_domain is not None
+
+    @property
+    def initial_percent(self) -> int:
+        """The rollout used when the store is empty: all-in on a configured CDN, else none."""
+        if self.cdn_rollout_percent is not None:
+            return self.cdn_rollout_percent
+        return 100 if self.cdn_configured else 0
+
+
+class ConfigError(Exception):
+    """Settings that cannot start a server; the message names the variables, not their values."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; turn pydantic's report into one readable line per variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,64 @@
+"""Run a resolver inside another process on a background event loop.
+
+For the local demo, the tests and the benchmarks: the real server on a real port,
+started and stopped from synchronous code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from image_resolver.config import Settings
+from image_resolver.server import Components, RunningServer, build_components, start
+
+
+class EmbeddedResolver:
+    """`with EmbeddedResolver(settings) as r: r.target` -> "127.0.0.1:PORT"."""
+
+    def __init__(
+        self, settings: Settings, session: Any = None, components: Components | None = None
+    ) -> None:
+        self.settings = settings
+        self.components = components or build_components(settings, session)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._running: RunningServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._running is not None, "start() first"
+        return self._running.port
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedResolver:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            start(self.components, "127.0.0.1", self.settings.grpc_port), self._loop
+        )
+        self._running = future.result(timeout=10)
+        return self
+
+    def begin_stop(self, grace: float) -> Future[None]:
+        """Start a graceful stop and return at once (tests watch in-flight calls finish)."""
+        assert self._running is not None
+        return asyncio.run_coroutine_threadsafe(self._running.stop(grace), self._loop)
+
+    def stop(self, grace: float = 0.5) -> None:
+        if self._running is None:
+            return
+        self.begin_stop(grace).result(timeout=grace + 10)
+        self._running = None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> EmbeddedResolver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,125 @@
+"""wishlist.images.v1.ImageUrlService over grpc.aio."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from wishlist.images.v1 import image_url_service_pb2 as pb
+from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
+
+from image_resolver.errors import FieldError, NotConfigured
+from image_resolver.grpc_api.boundary import require_admin, rpc
+from image_resolver.grpc_api.status import field_error_status
+from image_resolver.invalidation import Invalidator
+from image_resolver.resolver import ImageResolver, Resolved
+
+Context = grpc.aio.ServicerContext[Any, Any]
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageUrlService"].full_name
+
+
+class UploadForm(Protocol):
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+    max_bytes: int
+
+
+class UploadIssuer(Protocol):
+    def issue(self, user_id: str, content_type: str, content_length: int) -> UploadForm: ...
+
+
+def _timestamp(at: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(at)
+    return ts
+
+
+def to_wire(resolved: Resolved) -> pb.ResolvedImageUrl:
+    if resolved.expires_at is None:
+        return pb.ResolvedImageUrl(url=resolved.url, origin=resolved.origin)
+    return pb.ResolvedImageUrl(
+        url=resolved.url, origin=resolved.origin, expires_at=_timestamp(resolved.expires_at)
+    )
+
+
+class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
+    def __init__(
+        self,
+        resolver: ImageResolver,
+        *,
+        max_batch: int = 1000,
+        uploads: UploadIssuer | None = None,
+        invalidator: Invalidator | None = None,
+        admin_token: bytes | None = None,
+    ) -> None:
+        self.resolver = resolver
+        self.max_batch = max_batch
+        self.uploads = uploads
+        self.invalidator = invalidator
+        self.admin_token = admin_token
+
+    @rpc("ResolveImageUrl")
+    async def ResolveImageUrl(  # noqa: N802 - generated name
+        self, request: pb.ResolveImageUrlRequest, context: Context
+    ) -> pb.ResolveImageUrlResponse:
+        image = request.image
+        try:
+            resolved = self.resolver.resolve(image.ref, image.version, request.user_id)
+        except FieldError as exc:
+            if exc.field in ("ref", "version"):
+                exc.field = f"image.{exc.field}"
+            raise
+        return pb.ResolveImageUrlResponse(image=to_wire(resolved))
+
+    @rpc("BatchResolveImageUrls")
+    async def BatchResolveImageUrls(  # noqa: N802
+        self, request: pb.BatchResolveImageUrlsRequest, context: Context
+    ) -> pb.BatchResolveImageUrlsResponse:
+        count = len(request.images)
+        if count > self.max_batch:
+            raise FieldError("images", "too_many", f"at most {self.max_batch} images per call")
+        refs = [(img.ref, img.version) for img in request.images]
+        results = []
+        for i, item in enumerate(self.resolver.resolve_many(refs, request.user_id)):
+            if isinstance(item, FieldError):
+                status = field_error_status(item, prefix=f"images[{i}].")
+                results.append(pb.BatchResolveResult(error=status))
+            else:
+                results.append(pb.BatchResolveResult(image=to_wire(item)))
+        return pb.BatchResolveImageUrlsResponse(results=results)
+
+    @rpc("CreateUploadUrl")
+    async def CreateUploadUrl(  # noqa: N802
+        self, request: pb.CreateUploadUrlRequest, context: Context
+    ) -> pb.CreateUploadUrlResponse:
+        if self.uploads is None:
+            raise NotConfigured("uploads are not configured on this resolver")
+        form = self.uploads.issue(request.user_id, request.content_type, request.content_length)
+        return pb.CreateUploadUrlResponse(
+            url=form.url,
+            fields=form.fields,
+            key=form.key,
+            expires_at=_timestamp(form.expires_at),
+            max_bytes=form.max_bytes,
+        )
+
+    @rpc("InvalidateImages")
+    async def InvalidateImages(  # noqa: N802
+        self, request: pb.InvalidateImagesRequest, context: Context
+    ) -> pb.InvalidateImagesResponse:
+        require_admin(context, self.admin_token)
+        if self.invalidator is None:
+            raise NotConfigured("invalidation is not configured on this resolver")
+        results = await asyncio.to_thread(
+            self.invalidator.invalidate, list(request.refs), request.caller_reference
+        )
+        return pb.InvalidateImagesResponse(
+            invalidations=[
+                pb.Invalidation(id=r.id, status=r.status, paths=list(r.paths)) for r in results
+            ]
+        )

@@ -1,0 +1,1 @@
+"""The CDN rollout flag: the decision rule, where the flag is stored, and the live copy."""

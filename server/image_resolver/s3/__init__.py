@@ -1,0 +1,1 @@
+"""S3 access that must not pay botocore's per-call cost: presigned GETs and upload forms."""

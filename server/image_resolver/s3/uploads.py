@@ -1,0 +1,157 @@
+"""Browser upload forms: S3 presigned POSTs whose policy pins key, type and size.
+
+Uploads always go to the S3 bucket, never the CDN (the CDN is read-only). The key is
+chosen here, so a client can only write `uploads/wishlist/{user_id}/{random}.{ext}`.
+S3 enforces the signed policy; the form fields are just what the browser echoes back.
+
+Size: the policy pins content-length-range to exactly the declared size. A browser
+knows `File.size` exactly, so honest clients lose nothing, and what is stored is what
+was validated and accounted for here; a client that lies gets S3's EntityTooLarge /
+EntityTooSmall and must ask for a new form. (A range of [1, max_bytes] would also cap
+abuse at max_bytes, but would let every form write a file of any size up to it.)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_USER_ID_CHARS = 128
+# Only types browsers render as images without running code (no SVG).
+CONTENT_TYPE_EXTENSIONS = MappingProxyType(
+    {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+)
+_USER_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_USER_ID_CHARS}}}")
+_NEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_POST_EXPIRES_MAX = 7 * 24 * 3600
+
+
+class UploadRequestError(ValueError):
+    """A request we refuse (INVALID_ARGUMENT). The message never repeats the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    url: str  # the S3 bucket endpoint to POST the multipart form to
+    fields: dict[str, str]  # form fields to send before the file, verbatim
+    key: str
+    expires_at: datetime  # tz-aware UTC, the policy's expiration
+    max_bytes: int  # the largest file this form accepts (= the declared size)
+
+
+class UploadFormIssuer:
+    """Issues presigned POST forms for one bucket.
+
+    `s3_client` must sign with SigV4 (`Config(signature_version="s3v4")`): some botocore
+    defaults still produce SigV2, which new regions and KMS-encrypted buckets refuse.
+    botocore stamps the policy with its own clock, so `expires_at` is read back from the
+    signed policy; `clock` is accepted for API symmetry with the GET presigner and only
+    used to refuse a form that botocore dated in the past (a broken clock).
+    """
+
+    def __init__(
+        self,
+        *,
+        s3_client: S3Client,
+        bucket: str,
+        key_prefix: str = "uploads/wishlist/",
+        expires_in: int = 900,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        signature_version = getattr(s3_client.meta.config, "signature_version", None)
+        if signature_version not in ("s3v4", "v4"):
+            raise ValueError("s3_client must be created with Config(signature_version='s3v4')")
+        if not key_prefix.endswith("/") or key_prefix.startswith("/"):
+            raise ValueError("key_prefix must end with '/' and not start with '/'")
+        if not 1 <= expires_in <= _POST_EXPIRES_MAX:
+            raise ValueError(f"expires_in must be 1..{_POST_EXPIRES_MAX} seconds")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be positive")
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._prefix = key_prefix
+        self._expires_in = expires_in
+        self._max_bytes = max_bytes
+        self._clock = clock
+        self._new_id = new_id
+
+    def issue(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
+        """Validate the request and sign a form that can write exactly one new object."""
+        ext = self._validate(user_id, content_type, content_length)
+        object_id = self._new_id()
+        if not _NEW_ID.fullmatch(object_id):
+            raise RuntimeError("new_id produced an unsafe key segment")
+        key = f"{self._prefix}{user_id}/{object_id}.{ext}"
+        content_type = content_type.lower()
+        post = self._s3.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", content_length, content_length],
+            ],
+            ExpiresIn=self._expires_in,
+        )
+        fields = {str(name): str(value) for name, value in post["fields"].items()}
+        if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+            raise RuntimeError("presigned POST was not signed with SigV4")
+        expires_at = _policy_expiration(fields["policy"])
+        if expires_at.timestamp() <= self._clock():
+            raise RuntimeError("presigned POST policy is already expired (clock skew?)")
+        return UploadForm(
+            url=post["url"],
+            fields=fields,
+            key=key,
+            expires_at=expires_at,
+            max_bytes=content_length,
+        )
+
+    def _validate(self, user_id: Any, content_type: Any, content_length: Any) -> str:
+        if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
+            raise UploadRequestError(
+                "user_id", f"must be 1-{MAX_USER_ID_CHARS} characters of A-Z, a-z, 0-9, '_', '-'"
+            )
+        ext = (
+            CONTENT_TYPE_EXTENSIONS.get(content_type.lower())
+            if isinstance(content_type, str)
+            else None
+        )
+        if ext is None:
+            raise UploadRequestError(
+                "content_type", "must be one of " + ", ".join(CONTENT_TYPE_EXTENSIONS)
+            )
+        if (
+            isinstance(content_length, bool)
+            or not isinstance(content_length, int)
+            or not 1 <= content_length <= self._max_bytes
+        ):
+            raise UploadRequestError(
+                "content_length", f"must be between 1 and {self._max_bytes} bytes"
+            )
+        return ext
+
+
+def _policy_expiration(policy_b64: str) -> datetime:
+    """The deadline S3 enforces, from the signed policy document itself."""
+    policy = json.loads(base64.b64decode(policy_b64))
+    return datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -53,6 +53,10 @@ def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
         ("grpc.enable_retries", 1),
         ("grpc.service_config", json.dumps(config)),
         ("grpc.keepalive_time_ms", 30_000),
+        # Reconnect soon after a resolver restart, so retries can land within a short deadline.
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 2000),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from types import TracebackType
 
 import grpc
@@ -101,7 +102,12 @@ class ImageResolverClient:
             )
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
-        return rollout_from(resp.rollout)
+        return replace(
+            rollout_from(resp.rollout),
+            store=resp.store,
+            store_healthy=resp.store_healthy,
+            store_error=resp.store_error,
+        )
 
     def set_rollout(
         self, *, percent: int, cdn_enabled: bool, expected_revision: int, updated_by: str

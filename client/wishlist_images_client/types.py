@@ -65,6 +65,10 @@ class RolloutInfo:
     revision: int
     updated_by: str
     updated_at: datetime | None
+    # Filled by get_rollout: where the flag lives and whether it is readable now.
+    store: str = ""
+    store_healthy: bool = True
+    store_error: str = ""
 
 
 def as_ref(item: ImageRef | str) -> pb.ImageRef:

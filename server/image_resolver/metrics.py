@@ -26,6 +26,9 @@ ROLLOUT_REVISION = Gauge("image_resolver_rollout_revision", "Revision of the rol
 ROLLOUT_STORE_ERRORS = Counter(
     "image_resolver_rollout_store_errors", "Failed reads of the rollout store"
 )
+ROLLOUT_STORE_HEALTHY = Gauge(
+    "image_resolver_rollout_store_healthy", "0 while the store fails; the last good value is used"
+)
 
 CDN_RESOLUTIONS = RESOLUTIONS.labels("cdn")
 S3_RESOLUTIONS = RESOLUTIONS.labels("s3")

@@ -44,7 +44,13 @@ class RolloutServicer(pb_grpc.RolloutServiceServicer):
         self, request: pb.GetRolloutRequest, context: Context
     ) -> pb.GetRolloutResponse:
         require_admin(context, self.admin_token)
-        return pb.GetRolloutResponse(rollout=rollout_to_wire(self.rollout.state))
+        health = self.rollout.health()
+        return pb.GetRolloutResponse(
+            rollout=rollout_to_wire(self.rollout.state),
+            store=health.store,
+            store_healthy=health.healthy,
+            store_error=health.last_error or "",
+        )
 
     @rpc("SetRollout")
     async def SetRollout(  # noqa: N802

@@ -128,6 +128,7 @@ class LiveRollout:
     def _failed(self, message: str) -> None:
         self._failures += 1
         metrics.ROLLOUT_STORE_ERRORS.inc()
+        metrics.ROLLOUT_STORE_HEALTHY.set(0)
         if self._last_error != message:
             log.error(
                 "rollout store failed; keeping the last good value",
@@ -136,6 +137,7 @@ class LiveRollout:
         self._last_error = message
 
     def _healthy(self) -> None:
+        metrics.ROLLOUT_STORE_HEALTHY.set(1)
         if self._last_error is not None:
             log.info("rollout store readable again")
         self._last_error = None

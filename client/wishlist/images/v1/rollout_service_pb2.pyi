@@ -27,10 +27,16 @@ class GetRolloutRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetRolloutResponse(_message.Message):
-    __slots__ = ("rollout",)
+    __slots__ = ("rollout", "store", "store_healthy", "store_error")
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    STORE_HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    STORE_ERROR_FIELD_NUMBER: _ClassVar[int]
     rollout: Rollout
-    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ...) -> None: ...
+    store: str
+    store_healthy: bool
+    store_error: str
+    def __init__(self, rollout: _Optional[_Union[Rollout, _Mapping]] = ..., store: _Optional[str] = ..., store_healthy: _Optional[bool] = ..., store_error: _Optional[str] = ...) -> None: ...
 
 class SetRolloutRequest(_message.Message):
     __slots__ = ("percent", "cdn_enabled", "expected_revision", "updated_by")

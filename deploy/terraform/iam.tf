@@ -1,0 +1,71 @@
+data "aws_iam_policy_document" "image_resolver" {
+  statement {
+    sid       = "PresignWishlistObjects"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.uploads.arn}/${local.uploads_prefix}*"]
+  }
+
+  statement {
+    sid       = "RolloutParameter"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = ["arn:${local.partition}:ssm:${data.aws_region.current.name}:${local.account_id}:parameter${var.rollout_parameter_name}"]
+  }
+
+  statement {
+    sid       = "InvalidateThisDistribution"
+    effect    = "Allow"
+    actions   = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"]
+    resources = [aws_cloudfront_distribution.images.arn]
+  }
+}
+
+resource "aws_iam_policy" "image_resolver" {
+  name        = "${var.name}-image-resolver"
+  description = "What image-resolver needs - presign, rollout parameter, invalidations."
+  policy      = data.aws_iam_policy_document.image_resolver.json
+  tags        = var.tags
+}
+
+locals {
+  oidc_issuer = var.eks_oidc_provider_arn == "" ? "" : split("oidc-provider/", var.eks_oidc_provider_arn)[1]
+}
+
+data "aws_iam_policy_document" "image_resolver_trust" {
+  count = var.eks_oidc_provider_arn == "" ? 0 : 1
+
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [var.eks_oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:${var.service_account_namespace}:${var.service_account_name}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "image_resolver" {
+  count              = var.eks_oidc_provider_arn == "" ? 0 : 1
+  name               = "${var.name}-image-resolver"
+  description        = "IRSA role for the image-resolver service account."
+  assume_role_policy = data.aws_iam_policy_document.image_resolver_trust[0].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "image_resolver" {
+  count      = var.eks_oidc_provider_arn == "" ? 0 : 1
+  role       = aws_iam_role.image_resolver[0].name
+  policy_arn = aws_iam_policy.image_resolver.arn
+}

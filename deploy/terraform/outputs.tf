@@ -1,0 +1,39 @@
+output "distribution_id" {
+  description = "CloudFront distribution id -> CLOUDFRONT_DISTRIBUTION_ID"
+  value       = aws_cloudfront_distribution.images.id
+}
+
+output "distribution_domain_name" {
+  description = "CloudFront domain -> CLOUDFRONT_DISTRIBUTION_DOMAIN"
+  value       = aws_cloudfront_distribution.images.domain_name
+}
+
+output "distribution_arn" {
+  description = "CloudFront distribution ARN (the AWS:SourceArn in the bucket policy)"
+  value       = aws_cloudfront_distribution.images.arn
+}
+
+output "uploads_bucket_name" {
+  description = "Origin bucket -> S3_BUCKET"
+  value       = aws_s3_bucket.uploads.id
+}
+
+output "logs_bucket_name" {
+  description = "Access log bucket (AC11)"
+  value       = aws_s3_bucket.logs.id
+}
+
+output "image_resolver_policy_arn" {
+  description = "Managed policy to attach to whatever identity runs image-resolver"
+  value       = aws_iam_policy.image_resolver.arn
+}
+
+output "image_resolver_role_arn" {
+  description = "IRSA role -> eks.amazonaws.com/role-arn annotation on the service account"
+  value       = try(aws_iam_role.image_resolver[0].arn, null)
+}
+
+output "alert_topic_arn" {
+  description = "SNS topic for budget and 5xx alarms"
+  value       = local.alert_topic_arn
+}

@@ -1,0 +1,1 @@
+"""CloudFront standard access-log report: one set of SQL queries, run by DuckDB or Athena."""

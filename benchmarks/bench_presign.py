@@ -15,6 +15,7 @@ from collections.abc import Callable
 import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials, RefreshableCredentials
+
 from image_resolver.s3.presign import S3GetPresigner
 from image_resolver.urls import quote_key
 

@@ -16,12 +16,13 @@ from botocore.config import Config
 from botocore.credentials import Credentials, RefreshableCredentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mypy_boto3_s3 import S3Client
+
 from image_resolver.s3.presign import (
     MAX_EXPIRES,
     S3GetPresigner,
     credentials_from_session,
 )
-from mypy_boto3_s3 import S3Client
 
 from .conftest import frozen_botocore_clock
 

@@ -17,8 +17,9 @@ import boto3
 import httpx
 import pytest
 from botocore.config import Config
-from image_resolver.s3.uploads import UploadForm, UploadFormIssuer, UploadRequestError
 from mypy_boto3_s3 import S3Client
+
+from image_resolver.s3.uploads import UploadForm, UploadFormIssuer, UploadRequestError
 
 from .conftest import frozen_botocore_clock
 

@@ -1,1 +1,1 @@
-"""S3 access that must not pay botocore's per-call cost: presigned GETs and upload forms."""
+"""S3 signing: presigned GET URLs (hot path, own SigV4 signer) and POST upload forms."""

@@ -35,7 +35,9 @@ def _include_dirs() -> list[str]:
 
 
 def generate(out_root: Path) -> None:
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
+    protos = sorted(
+        str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto")
+    )
     args = ["protoc", *(f"-I{d}" for d in _include_dirs())]
     args += [f"--python_out={out_root}", f"--pyi_out={out_root}", f"--grpc_python_out={out_root}"]
     if protoc.main([*args, *protos]) != 0:
@@ -59,7 +61,9 @@ def _stale_files(fresh: Path) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if the committed stubs are stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the committed stubs are stale"
+    )
     check = parser.parse_args().check
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp))

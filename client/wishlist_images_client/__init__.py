@@ -20,8 +20,8 @@ __all__ = [
     "Invalidation",
     "Origin",
     "ResolveError",
-    "ResolverCallError",
     "ResolvedImage",
+    "ResolverCallError",
     "RolloutInfo",
     "UploadForm",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
-from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
+from wishlist.images.v1 import image_url_service_pb2 as pb
+from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist_images_client import calls
 from wishlist_images_client.types import (
     ImageRef,
@@ -17,7 +18,6 @@ from wishlist_images_client.types import (
     resolved_from,
     upload_from,
 )
-from wishlist.images.v1 import image_url_service_pb2 as pb
 
 
 class AsyncImageResolverClient:

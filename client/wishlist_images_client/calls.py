@@ -13,9 +13,9 @@ from typing import Any
 
 import grpc
 from grpc_status import rpc_status
+
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import rollout_service_pb2 as rpb
-
 from wishlist_images_client.types import ImageRef, as_ref, error_from
 
 MAX_BATCH = 1000
@@ -44,7 +44,10 @@ def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
     config = {
         "methodConfig": [
             {
-                "name": [{"service": IMAGE_SERVICE}, {"service": ROLLOUT_SERVICE, "method": "GetRollout"}],
+                "name": [
+                    {"service": IMAGE_SERVICE},
+                    {"service": ROLLOUT_SERVICE, "method": "GetRollout"},
+                ],
                 "retryPolicy": retry,
             }
         ]

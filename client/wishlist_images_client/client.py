@@ -7,11 +7,11 @@ from dataclasses import replace
 from types import TracebackType
 
 import grpc
+
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist.images.v1 import rollout_service_pb2_grpc as rpb_grpc
-
 from wishlist_images_client import calls
 from wishlist_images_client.types import (
     ImageRef,
@@ -74,9 +74,7 @@ class ImageResolverClient:
             raise calls.call_error(err) from None
         return out
 
-    def create_upload_url(
-        self, user_id: str, content_type: str, content_length: int
-    ) -> UploadForm:
+    def create_upload_url(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
         request = pb.CreateUploadUrlRequest(
             user_id=user_id, content_type=content_type, content_length=content_length
         )

@@ -8,6 +8,7 @@ from enum import IntEnum
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2, status_pb2
+
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import rollout_service_pb2 as rpb
 
@@ -82,7 +83,9 @@ def _time(msg: Timestamp, present: bool) -> datetime | None:
 
 
 def resolved_from(msg: pb.ResolvedImageUrl) -> ResolvedImage:
-    return ResolvedImage(msg.url, Origin(msg.origin), _time(msg.expires_at, msg.HasField("expires_at")))
+    return ResolvedImage(
+        msg.url, Origin(msg.origin), _time(msg.expires_at, msg.HasField("expires_at"))
+    )
 
 
 def error_from(status: status_pb2.Status) -> ResolveError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -19,9 +20,14 @@ class EmbeddedResolver:
     """`with EmbeddedResolver(settings) as r: r.target` -> "127.0.0.1:PORT"."""
 
     def __init__(
-        self, settings: Settings, session: Any = None, components: Components | None = None
+        self,
+        settings: Settings,
+        session: Any = None,
+        components: Components | None = None,
+        extra_handlers: Sequence[Any] = (),
     ) -> None:
         self.settings = settings
+        self.extra_handlers = extra_handlers
         self.components = components or build_components(settings, session)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -39,7 +45,8 @@ class EmbeddedResolver:
     def start(self) -> EmbeddedResolver:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(
-            start(self.components, "127.0.0.1", self.settings.grpc_port), self._loop
+            start(self.components, "127.0.0.1", self.settings.grpc_port, self.extra_handlers),
+            self._loop,
         )
         self._running = future.result(timeout=10)
         return self

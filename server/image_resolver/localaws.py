@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 DEMO_CREDENTIALS = {
@@ -15,11 +16,15 @@ DEMO_CREDENTIALS = {
 class LocalAws:
     """Starts moto's real HTTP server on 127.0.0.1 (a free port) and creates the bucket."""
 
-    def __init__(self, bucket: str = "lego-moc-wishlist-uploads", region: str = "us-east-1") -> None:
+    def __init__(
+        self, bucket: str = "lego-moc-wishlist-uploads", region: str = "us-east-1"
+    ) -> None:
         try:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:
-            raise SystemExit("the local demo needs moto: pip install 'wishlist-image-cdn[demo]'") from exc
+            raise SystemExit(
+                "the local demo needs moto: pip install 'wishlist-image-cdn[demo]'"
+            ) from exc
         self.bucket = bucket
         self.region = region
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -52,12 +57,18 @@ class LocalAws:
         origin = f"{self.bucket}.s3.{self.region}.amazonaws.com"
         dist = self.client("cloudfront").create_distribution(
             DistributionConfig={
-                "CallerReference": "local-demo",
+                "CallerReference": f"local-{uuid.uuid4().hex}",
                 "Comment": "wishlist images (local)",
                 "Enabled": True,
                 "Origins": {
                     "Quantity": 1,
-                    "Items": [{"Id": "s3", "DomainName": origin, "S3OriginConfig": {"OriginAccessIdentity": ""}}],
+                    "Items": [
+                        {
+                            "Id": "s3",
+                            "DomainName": origin,
+                            "S3OriginConfig": {"OriginAccessIdentity": ""},
+                        }
+                    ],
                 },
                 "DefaultCacheBehavior": {
                     "TargetOriginId": "s3",

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from wishlist.images.v1 import image_url_service_pb2_grpc, rollout_service_pb2_grpc
 
 from image_resolver import metrics
 from image_resolver.config import Settings
@@ -26,6 +26,7 @@ from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.live import LiveRollout
 from image_resolver.rollout.store import open_store
 from image_resolver.urls import UrlRules
+from wishlist.images.v1 import image_url_service_pb2_grpc, rollout_service_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ def build_components(settings: Settings, session: Any = None) -> Components:
             settings.rollout_store,
             lambda: session.client("ssm", endpoint_url=endpoint, region_name=settings.aws_region),
         )
-    rollout = LiveRollout(store, RolloutState(settings.initial_percent), settings.rollout_poll_seconds)
+    rollout = LiveRollout(
+        store, RolloutState(settings.initial_percent), settings.rollout_poll_seconds
+    )
     rollout.refresh()
     s3 = session.client(
         "s3",
@@ -119,8 +122,13 @@ class RunningServer:
         self.components.rollout.stop()
 
 
-async def start(components: Components, host: str, port: int) -> RunningServer:
-    """Bind and start; port 0 picks a free port (tests)."""
+async def start(
+    components: Components,
+    host: str,
+    port: int,
+    extra_handlers: Sequence[grpc.GenericRpcHandler] = (),
+) -> RunningServer:
+    """Bind and start; port 0 picks a free port (tests). `extra_handlers`: benchmarks' echo."""
     settings = components.settings
     server = grpc.aio.server(
         options=[
@@ -140,6 +148,8 @@ async def start(components: Components, host: str, port: int) -> RunningServer:
         server,
     )
     services = [IMAGE_SERVICE]
+    if extra_handlers:
+        server.add_generic_rpc_handlers(tuple(extra_handlers))
     if token is not None:
         rollout_service_pb2_grpc.add_RolloutServiceServicer_to_server(
             RolloutServicer(components.rollout, token), server

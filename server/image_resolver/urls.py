@@ -183,7 +183,7 @@ class UrlRules:
         return key
 
     def validate_key(self, key: str) -> None:
-        """Refuse keys that escape the prefix or that S3, CloudFront and caches spell differently."""
+        """Refuse keys that escape the prefix or S3, CloudFront and caches read differently."""
         if not key:
             raise RefError("empty", "has an empty key")
         if len(key) > MAX_KEY_BYTES or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:

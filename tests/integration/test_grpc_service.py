@@ -12,12 +12,18 @@ from google.rpc import code_pb2, error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
-from wishlist.images.v1 import image_url_service_pb2 as pb
-from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
-from wishlist_images_client import ImageRef, ImageResolverClient, Origin, ResolvedImage, ResolveError
-from wishlist_images_client.calls import ResolverCallError
 
 from tests.conftest import BUCKET, CDN
+from wishlist.images.v1 import image_url_service_pb2 as pb
+from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
+from wishlist_images_client import (
+    ImageRef,
+    ImageResolverClient,
+    Origin,
+    ResolvedImage,
+    ResolveError,
+)
+from wishlist_images_client.calls import ResolverCallError
 
 KEY = "uploads/wishlist/user-123/abc123.jpg"
 LEGACY = f"https://s3.amazonaws.com/{BUCKET}/{KEY}"
@@ -77,7 +83,9 @@ def test_bad_ref_is_invalid_argument_with_field_violation(start_resolver) -> Non
     with grpc.insecure_channel(server.target) as channel:
         stub = pb_grpc.ImageUrlServiceStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
-            stub.ResolveImageUrl(pb.ResolveImageUrlRequest(image=pb.ImageRef(ref=foreign)), timeout=5)
+            stub.ResolveImageUrl(
+                pb.ResolveImageUrlRequest(image=pb.ImageRef(ref=foreign)), timeout=5
+            )
     err = caught.value
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert err.details().startswith("image.ref:")
@@ -121,7 +129,9 @@ def test_presigned_fallback_sets_expiry_and_serves_the_object(start_resolver, lo
     import urllib.request
 
     local_aws.client("s3").put_object(Bucket=BUCKET, Key=KEY, Body=b"jpeg-bytes")
-    server = start_resolver(cdn_rollout_percent=0, s3_fallback_mode="presigned", s3_presign_expires=600)
+    server = start_resolver(
+        cdn_rollout_percent=0, s3_fallback_mode="presigned", s3_presign_expires=600
+    )
     with ImageResolverClient(server.target) as client:
         got = client.resolve(KEY, user_id="u-1")
     assert got.origin == Origin.S3
@@ -130,7 +140,7 @@ def test_presigned_fallback_sets_expiry_and_serves_the_object(start_resolver, lo
     assert 300 <= remaining <= 600
     query = parse_qs(urlsplit(got.url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    with urllib.request.urlopen(got.url, timeout=5) as resp:  # noqa: S310 - loopback moto
+    with urllib.request.urlopen(got.url, timeout=5) as resp:
         assert resp.read() == b"jpeg-bytes"
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from wishlist_images_client import ImageResolverClient, Origin, ResolvedImage
-from wishlist_images_client.calls import ResolverCallError
 
 from image_resolver.embedded import EmbeddedResolver
 from tests.conftest import ADMIN_TOKEN
+from wishlist_images_client import ImageResolverClient, Origin, ResolvedImage
+from wishlist_images_client.calls import ResolverCallError
 
 SUBJECTS = [f"uploads/wishlist/user-{i}/img.jpg" for i in range(10_000)]
 
@@ -24,7 +24,11 @@ SUBJECTS = [f"uploads/wishlist/user-{i}/img.jpg" for i in range(10_000)]
 def cdn_subjects(client: ImageResolverClient) -> set[str]:
     """Which of 10,000 synthetic subjects get the CDN (no user id: the key is the subject)."""
     got = client.batch_resolve(SUBJECTS, timeout=30)
-    return {s for s, r in zip(SUBJECTS, got, strict=True) if isinstance(r, ResolvedImage) and r.origin == Origin.CDN}
+    return {
+        s
+        for s, r in zip(SUBJECTS, got, strict=True)
+        if isinstance(r, ResolvedImage) and r.origin == Origin.CDN
+    }
 
 
 def set_percent(client: ImageResolverClient, percent: int, enabled: bool = True) -> int:
@@ -87,11 +91,16 @@ def test_two_replicas_on_one_store_agree_per_user(start_resolver, file_store) ->
             assert {r.origin for r in page} == {origin}  # type: ignore[union-attr]
 
 
-def test_kill_switch_reaches_other_replica_within_one_poll_interval(start_resolver, file_store) -> None:
+def test_kill_switch_reaches_other_replica_within_one_poll_interval(
+    start_resolver, file_store
+) -> None:
     poll = 0.5
     a = start_resolver(rollout_store=file_store, admin_token=ADMIN_TOKEN, rollout_poll_seconds=poll)
     b = start_resolver(rollout_store=file_store, admin_token=ADMIN_TOKEN, rollout_poll_seconds=poll)
-    with ImageResolverClient(a.target, admin_token=ADMIN_TOKEN) as ca, ImageResolverClient(b.target) as cb:
+    with (
+        ImageResolverClient(a.target, admin_token=ADMIN_TOKEN) as ca,
+        ImageResolverClient(b.target) as cb,
+    ):
         assert cb.resolve(SUBJECTS[0]).origin == Origin.CDN  # default 100% with a CDN domain
         set_percent(ca, 100, enabled=False)
         assert ca.resolve(SUBJECTS[0]).origin == Origin.S3  # the writer flips at once
@@ -126,12 +135,17 @@ def test_ssm_store_shared_by_replicas(start_resolver, local_aws) -> None:
     a = start_resolver(rollout_store=store, admin_token=ADMIN_TOKEN, rollout_poll_seconds=0.1)
     b = start_resolver(rollout_store=store, admin_token=ADMIN_TOKEN, rollout_poll_seconds=0.1)
     ssm = local_aws.client("ssm")
-    with ImageResolverClient(a.target, admin_token=ADMIN_TOKEN) as ca, ImageResolverClient(
-        b.target, admin_token=ADMIN_TOKEN
-    ) as cb:
+    with (
+        ImageResolverClient(a.target, admin_token=ADMIN_TOKEN) as ca,
+        ImageResolverClient(b.target, admin_token=ADMIN_TOKEN) as cb,
+    ):
         revision = set_percent(ca, 25)
         stored = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-        assert (stored["percent"], stored["revision"], stored["updated_by"]) == (25, revision, "test")
+        assert (stored["percent"], stored["revision"], stored["updated_by"]) == (
+            25,
+            revision,
+            "test",
+        )
         wait_until(lambda: cb.get_rollout().percent == 25, timeout=5)
         assert cdn_subjects(ca) == cdn_subjects(cb)
         ssm.put_parameter(Name=name, Value="not json", Type="String", Overwrite=True)
@@ -180,7 +194,11 @@ def test_cli_rollout_set_prints_before_and_after(start_resolver, file_store) -> 
     cli = [sys.executable, "-m", "image_resolver.cli", "rollout"]
     proc = subprocess.run(
         [*cli, "set", "--percent", "50", "--by", "alice", "--target", server.target],
-        env=env, capture_output=True, text=True, timeout=30, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -188,13 +206,20 @@ def test_cli_rollout_set_prints_before_and_after(start_resolver, file_store) -> 
     assert out["after"]["updated_by"] == "alice"
     proc = subprocess.run(
         [*cli, "set", "--disable-cdn", "--target", server.target],
-        env=env, capture_output=True, text=True, timeout=30, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     out = json.loads(proc.stdout)
     assert out["after"]["cdn_enabled"] is False and out["after"]["percent"] == 50
     proc = subprocess.run(
         [*cli, "get", "--target", server.target],
-        env={**env, "ADMIN_TOKEN": "nope-nope-nope-nope"}, capture_output=True, text=True, timeout=30,
+        env={**env, "ADMIN_TOKEN": "nope-nope-nope-nope"},
+        capture_output=True,
+        text=True,
+        timeout=30,
         check=False,
     )
     assert proc.returncode == 1

@@ -94,7 +94,9 @@ def test_zero_and_hundred() -> None:
 @pytest.mark.parametrize("percent", [10, 50, 90])
 def test_share_tracks_percent(percent: int) -> None:
     users = [f"user-{i}" for i in range(20_000)]
-    share = sum(uses_cdn(RolloutState(percent), "wishlist-image-cdn", u) for u in users) / len(users)
+    share = sum(uses_cdn(RolloutState(percent), "wishlist-image-cdn", u) for u in users) / len(
+        users
+    )
     assert abs(share * 100 - percent) < 1.5
 
 

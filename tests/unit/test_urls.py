@@ -23,7 +23,10 @@ object.__setattr__(SLOW, "_plain_key", re.compile(r"(?!)"))  # same rules, fast 
 
 
 def test_story_key_becomes_cloudfront_url() -> None:
-    assert RULES.cdn_url(KEY) == "https://d1234abcd.cloudfront.net/uploads/wishlist/user-123/abc123.jpg"
+    assert (
+        RULES.cdn_url(KEY)
+        == "https://d1234abcd.cloudfront.net/uploads/wishlist/user-123/abc123.jpg"
+    )
 
 
 def test_version_is_appended_as_v_query() -> None:
@@ -111,7 +114,10 @@ def test_percent_encoded_key_is_decoded_once() -> None:
 
 
 def test_s3_uri_key_is_taken_raw() -> None:
-    assert RULES.parse(f"s3://{BUCKET}/uploads/wishlist/u/a%20b.jpg").key == "uploads/wishlist/u/a%20b.jpg"
+    assert (
+        RULES.parse(f"s3://{BUCKET}/uploads/wishlist/u/a%20b.jpg").key
+        == "uploads/wishlist/u/a%20b.jpg"
+    )
 
 
 def test_cdn_url_keeps_its_version_unless_one_is_given() -> None:
@@ -176,7 +182,10 @@ def test_refused(ref: str, reason: str) -> None:
 
 def test_error_messages_never_echo_the_ref() -> None:
     secret = "X-Amz-Signature=topsecretsignature"
-    for ref in (f"https://evil.example.com/{KEY}?{secret}", f"https://zzforeign.s3.amazonaws.com/x?{secret}"):
+    for ref in (
+        f"https://evil.example.com/{KEY}?{secret}",
+        f"https://zzforeign.s3.amazonaws.com/x?{secret}",
+    ):
         with pytest.raises(RefError) as caught:
             RULES.parse(ref)
         assert "evil" not in caught.value.message
@@ -210,7 +219,9 @@ segment = st.text(
     min_size=1,
     max_size=20,
 ).filter(lambda s: s not in (".", ".."))
-keys = st.lists(segment, min_size=1, max_size=5).map(lambda parts: "uploads/wishlist/" + "/".join(parts))
+keys = st.lists(segment, min_size=1, max_size=5).map(
+    lambda parts: "uploads/wishlist/" + "/".join(parts)
+)
 versions = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
 
 
@@ -246,7 +257,13 @@ def test_nothing_outside_the_prefix_is_ever_accepted(ref: str) -> None:
 
 
 @settings(max_examples=500)
-@given(st.one_of(keys, st.text(max_size=40), st.from_regex(r"uploads/wishlist/[a-z./~_-]{0,12}", fullmatch=True)))
+@given(
+    st.one_of(
+        keys,
+        st.text(max_size=40),
+        st.from_regex(r"uploads/wishlist/[a-z./~_-]{0,12}", fullmatch=True),
+    )
+)
 def test_fast_path_agrees_with_checked_path(ref: str) -> None:
     """The plain-key fast path is an optimisation only: same answers as the full checks."""
 

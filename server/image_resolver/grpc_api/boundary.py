@@ -59,7 +59,9 @@ def rpc(method: str) -> Callable[[Handler[Req, Resp]], Handler[Req, Resp]]:
 
     def wrap(handler: Handler[Req, Resp]) -> Handler[Req, Resp]:
         @functools.wraps(handler)
-        async def call(self: Any, request: Req, context: grpc.aio.ServicerContext[Any, Any]) -> Resp:
+        async def call(
+            self: Any, request: Req, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Resp:
             start = time.perf_counter()
             try:
                 response = await handler(self, request, context)

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from wishlist.images.v1 import image_url_service_pb2 as pb
-from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
 from image_resolver.errors import FieldError, NotConfigured
 from image_resolver.grpc_api.boundary import require_admin, rpc
 from image_resolver.grpc_api.status import field_error_status
 from image_resolver.invalidation import Invalidator
 from image_resolver.resolver import ImageResolver, Resolved
+from wishlist.images.v1 import image_url_service_pb2 as pb
+from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageUrlService"].full_name
 
 
 class UploadForm(Protocol):
-    url: str
-    fields: dict[str, str]
-    key: str
-    expires_at: datetime
-    max_bytes: int
+    @property
+    def url(self) -> str: ...
+    @property
+    def fields(self) -> dict[str, str]: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def max_bytes(self) -> int: ...
 
 
 class UploadIssuer(Protocol):
@@ -40,10 +45,12 @@ def _timestamp(at: datetime) -> Timestamp:
 
 
 def to_wire(resolved: Resolved) -> pb.ResolvedImageUrl:
+    # resolver.Origin has the proto's numbers (a test holds them equal); ints go straight in.
+    origin: Any = resolved.origin
     if resolved.expires_at is None:
-        return pb.ResolvedImageUrl(url=resolved.url, origin=resolved.origin)
+        return pb.ResolvedImageUrl(url=resolved.url, origin=origin)
     return pb.ResolvedImageUrl(
-        url=resolved.url, origin=resolved.origin, expires_at=_timestamp(resolved.expires_at)
+        url=resolved.url, origin=origin, expires_at=_timestamp(resolved.expires_at)
     )
 
 

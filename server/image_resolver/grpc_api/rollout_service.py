@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from wishlist.images.v1 import rollout_service_pb2 as pb
-from wishlist.images.v1 import rollout_service_pb2_grpc as pb_grpc
 
 from image_resolver.errors import FieldError
 from image_resolver.grpc_api.boundary import require_admin, rpc
 from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.live import LiveRollout
+from wishlist.images.v1 import rollout_service_pb2 as pb
+from wishlist.images.v1 import rollout_service_pb2_grpc as pb_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RolloutService"].full_name
 MAX_UPDATED_BY = 128
 

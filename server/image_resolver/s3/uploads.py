@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from image_resolver.errors import FieldError
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
@@ -38,13 +40,11 @@ _NEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _POST_EXPIRES_MAX = 7 * 24 * 3600
 
 
-class UploadRequestError(ValueError):
+class UploadRequestError(FieldError):
     """A request we refuse (INVALID_ARGUMENT). The message never repeats the input."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        super().__init__(field, f"bad_{field}", message)
 
 
 @dataclass(frozen=True)

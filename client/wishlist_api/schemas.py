@@ -1,0 +1,107 @@
+"""The HTTP contract: request and response bodies, camelCase as in the story."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from wishlist_api.images import ImageStatus
+from wishlist_api.models import MAX_KEY_CHARS, MAX_TITLE_CHARS
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def _clean_title(value: str) -> str:
+    """Printable text only: control characters and lone surrogates would break storage."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("must not contain control characters or unpaired surrogates")
+    return value
+
+
+Title = Annotated[
+    str, Field(min_length=1, max_length=MAX_TITLE_CHARS), AfterValidator(_clean_title)
+]
+
+
+class _Camel(BaseModel):
+    """Responses: built from snake_case in code, serialized as camelCase."""
+
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True)
+
+
+class _Input(_Camel):
+    """Requests: camelCase only, unknown fields refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=False, extra="forbid")
+
+
+class ItemOut(_Camel):
+    id: str = Field(description="Item id (UUID).")
+    title: str
+    user_id: str
+    image_url: str | None = Field(
+        description="URL to load the image from: CloudFront, or S3 for viewers outside the "
+        "CDN rollout. Null unless imageStatus is `ok`. Never a stored URL."
+    )
+    image_status: ImageStatus = Field(
+        description="`ok`: imageUrl is set. `none`: the item has no image. `invalid`: the "
+        "stored image reference is not one we serve. `unavailable`: the image service did "
+        "not answer in time; retry later. `disabled`: image URLs are switched off."
+    )
+    image_version: int = Field(description="Bumped on every new image; part of the URL.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ItemPage(_Camel):
+    items: list[ItemOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class CreateItem(_Input):
+    title: Title
+
+
+class UpdateItem(_Input):
+    title: Title
+
+
+class UploadUrlRequest(_Input):
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/gif"]
+    content_length: int = Field(ge=1, le=MAX_UPLOAD_BYTES, description="Exact file size in bytes.")
+
+
+class UploadUrlOut(_Camel):
+    url: str = Field(description="The S3 endpoint to POST the multipart form to (never the CDN).")
+    fields: dict[str, str] = Field(description="Form fields to send, before the file field.")
+    key: str = Field(description="Send this back to POST /api/wishlist/{id}/image once uploaded.")
+    expires_at: datetime | None
+    max_bytes: int
+
+
+class ConfirmImage(_Input):
+    key: str = Field(min_length=1, max_length=MAX_KEY_CHARS)
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`.")
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorInfo

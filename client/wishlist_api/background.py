@@ -6,6 +6,7 @@ and stopped from synchronous code, on a port the OS picks when asked for 0.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -24,9 +25,12 @@ class BackgroundApi:
         self.host, self.port = self._sock.getsockname()[:2]
         config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        # uvicorn calls sys.exit on a failed start-up; start() reports it instead.
+        with contextlib.suppress(SystemExit):
+            self._server.run(sockets=[self._sock])
 
     @property
     def url(self) -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lints and scans everything under deploy/ plus the Dockerfile, offline.
 #   deploy/check.sh [VENV_BIN_DIR]
-# Tools: cfn-lint, checkov, hadolint (from VENV_BIN_DIR if given, else PATH).
+# Tools: cfn-lint, hadolint (from VENV_BIN_DIR if given, else PATH); checkov in its own venv.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +14,7 @@ export PATH
 fail=0
 step() { printf '\n== %s\n' "$*"; }
 
-for tool in cfn-lint checkov hadolint; do
+for tool in cfn-lint hadolint; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 2; }
 done
 
@@ -31,27 +31,20 @@ export CKV_NO_GUIDE=TRUE
 export ENABLE_SCA_PACKAGE_SCAN=FALSE
 export PYTHONWARNINGS=ignore
 
-# checkov imports `hcl2` from its pinned fork bc-python-hcl2; python-hcl2 (used by the
-# tests) installs a package of the same name. If the venv's copy is the wrong one, put the
-# fork on PYTHONPATH for checkov only.
-checkov_python="$(head -n1 "$(command -v checkov)" | sed -e 's/^#!//' -e 's/ .*//')"
-if ! "$checkov_python" -c 'from hcl2 import START_LINE' 2>/dev/null; then
-  shim="${CHECKOV_HCL2_SHIM:-${XDG_CACHE_HOME:-$HOME/.cache}/wishlist-image-cdn/bc-python-hcl2-0.4.3}"
-  if [[ ! -f "$shim/hcl2/__init__.py" ]]; then
-    echo "checkov needs bc-python-hcl2; installing it into $shim (PyPI, once)" >&2
-    installed=0
-    for installer in "uv pip" "pip3" "pip" "python3 -m pip"; do
-      # shellcheck disable=SC2086  # the installer is a command plus subcommand
-      if $installer --version >/dev/null 2>&1 &&
-        $installer install --quiet --no-deps --target "$shim" bc-python-hcl2==0.4.3; then
-        installed=1
-        break
-      fi
-    done
-    [[ $installed -eq 1 ]] || { echo "could not install bc-python-hcl2 for checkov" >&2; exit 2; }
+# checkov pins its own fork of hcl2 (bc-python-hcl2), which clashes with python-hcl2 used
+# by the tests (both install a package named `hcl2`), so checkov gets its own venv.
+checkov_env="${CHECKOV_ENV:-$root/.local/checkov}"
+if [[ ! -x "$checkov_env/bin/checkov" ]]; then
+  echo "installing checkov into $checkov_env (PyPI, once)" >&2
+  if command -v uv >/dev/null; then
+    uv venv --quiet "$checkov_env"
+    VIRTUAL_ENV="$checkov_env" uv pip install --quiet "checkov>=3.2,<4"
+  else
+    python3 -m venv "$checkov_env"
+    "$checkov_env/bin/python" -m pip install --quiet "checkov>=3.2,<4"
   fi
-  export PYTHONPATH="$shim${PYTHONPATH:+:$PYTHONPATH}"
 fi
+checkov() { "$checkov_env/bin/checkov" "$@"; }
 
 step "checkov (cloudformation, terraform, kubernetes)"
 checkov --quiet --compact --skip-download \

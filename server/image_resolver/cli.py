@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     def client_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--target", help=f"host:port (default: IMAGE_RESOLVER_TARGET or {DEFAULT_TARGET})")
+        p.add_argument(
+            "--target", help=f"host:port (default: IMAGE_RESOLVER_TARGET or {DEFAULT_TARGET})"
+        )
         p.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
 
     resolve = sub.add_parser("resolve", help="resolve one key or legacy URL on a running server")
@@ -206,8 +208,15 @@ def _register_logs(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "rollout_command", None) == "set" and args.percent is None and args.cdn_enabled is None:
-        print("image-resolver: rollout set needs --percent and/or --enable-cdn/--disable-cdn", file=sys.stderr)
+    if (
+        getattr(args, "rollout_command", None) == "set"
+        and args.percent is None
+        and args.cdn_enabled is None
+    ):
+        print(
+            "image-resolver: rollout set needs --percent and/or --enable-cdn/--disable-cdn",
+            file=sys.stderr,
+        )
         return 2
     try:
         return int(args.func(args))

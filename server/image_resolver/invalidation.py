@@ -75,7 +75,9 @@ class Invalidator:
                 self._memo.move_to_end(memo_key)
                 return self._memo[memo_key]
         results = [
-            self._create(batch, caller_reference if len(paths) <= BATCH_PATHS else f"{caller_reference}#{n}")
+            self._create(
+                batch, caller_reference if len(paths) <= BATCH_PATHS else f"{caller_reference}#{n}"
+            )
             for n, batch in enumerate(_chunks(paths, BATCH_PATHS))
         ]
         with self._lock:

@@ -9,9 +9,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 if TYPE_CHECKING:
     from image_resolver.rollout.decision import RolloutState
 
-RPCS = Counter(
-    "image_resolver_rpcs", "RPCs handled, by method and status code", ["method", "code"]
-)
+RPCS = Counter("image_resolver_rpcs", "RPCs handled, by method and status code", ["method", "code"])
 RPC_SECONDS = Histogram(
     "image_resolver_rpc_seconds",
     "Server-side RPC latency",

@@ -81,7 +81,9 @@ class ImageResolver:
         """Many (ref, version) pairs for one viewer; a bad ref fails only its own slot."""
         check_user_id(user_id)
         state = self.rollout.state
-        user_on_cdn = (self.cdn_available and uses_cdn(state, self.group_id, user_id)) if user_id else None
+        user_on_cdn = (
+            (self.cdn_available and uses_cdn(state, self.group_id, user_id)) if user_id else None
+        )
         parse, url = self.rules.parse, self._url
         out: list[Resolved | RefError] = []
         cdn = s3 = 0

@@ -14,8 +14,6 @@ def instrument() -> None:
         from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorServer
         from opentelemetry.sdk.trace import TracerProvider
     except ImportError as exc:  # the [otel] extra is optional
-        raise SystemExit(
-            "OTEL_ENABLED=true needs: pip install 'wishlist-image-cdn[otel]'"
-        ) from exc
+        raise SystemExit("OTEL_ENABLED=true needs: pip install 'wishlist-image-cdn[otel]'") from exc
     trace.set_tracer_provider(TracerProvider())
     GrpcAioInstrumentorServer().instrument()  # type: ignore[no-untyped-call]

@@ -32,7 +32,9 @@ class RolloutState:
         if self.revision < 0:
             raise ValueError("revision must not be negative")
 
-    def next(self, *, percent: int, cdn_enabled: bool, updated_by: str, at: datetime) -> RolloutState:
+    def next(
+        self, *, percent: int, cdn_enabled: bool, updated_by: str, at: datetime
+    ) -> RolloutState:
         """The state after one accepted write."""
         return replace(
             self,

@@ -90,7 +90,9 @@ def decode(text: str) -> RolloutState:
         doc = _Document.model_validate_json(text)
         at = datetime.fromisoformat(doc.updated_at) if doc.updated_at else None
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise StoreError(f"stored rollout is not a valid flag document: {_first_line(exc)}") from None
+        raise StoreError(
+            f"stored rollout is not a valid flag document: {_first_line(exc)}"
+        ) from None
     return RolloutState(doc.percent, doc.cdn_enabled, doc.revision, doc.updated_by, at)
 
 
@@ -184,7 +186,9 @@ class SsmStore:
         except self.client.exceptions.ParameterNotFound:
             return None, 0
         except Exception as exc:  # botocore raises many kinds; all mean "could not read"
-            raise StoreError(f"cannot read SSM parameter {self.name}: {type(exc).__name__}") from None
+            raise StoreError(
+                f"cannot read SSM parameter {self.name}: {type(exc).__name__}"
+            ) from None
         return decode(param["Value"]), int(param["Version"])
 
     def read(self) -> Snapshot:
@@ -199,7 +203,9 @@ class SsmStore:
                 Name=self.name, Value=encode(new), Type="String", Overwrite=True
             )
         except Exception as exc:
-            raise StoreError(f"cannot write SSM parameter {self.name}: {type(exc).__name__}") from None
+            raise StoreError(
+                f"cannot write SSM parameter {self.name}: {type(exc).__name__}"
+            ) from None
         if int(written["Version"]) != version + 1:
             raise RevisionConflict(
                 None,

@@ -15,7 +15,12 @@ from image_resolver.localaws import DEMO_CREDENTIALS, LocalAws
 for _name, _value in DEMO_CREDENTIALS.items():
     os.environ[_name] = _value
 # Keep the developer's real AWS settings out of the tests.
-for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "CLOUDFRONT_DISTRIBUTION_DOMAIN", "ROLLOUT_STORE"):
+for _name in (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "CLOUDFRONT_DISTRIBUTION_DOMAIN",
+    "ROLLOUT_STORE",
+):
     os.environ.pop(_name, None)
 
 CDN = PLACEHOLDER_CDN_DOMAIN

@@ -1,0 +1,67 @@
+"""Metrics over HTTP and the JSON log lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+from wishlist_images_client import ImageResolverClient
+
+from image_resolver import metrics
+from image_resolver.logsetup import JsonFormatter, request_id
+
+
+def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310
+        text = resp.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_resolutions_rpcs_and_invalid_refs(start_resolver) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    metrics.serve(port, host="127.0.0.1")
+    server = start_resolver(cdn_rollout_percent=100)
+    before = _scrape(port)
+    with ImageResolverClient(server.target) as client:
+        client.batch_resolve(["uploads/wishlist/u/a.jpg", "uploads/wishlist/u/b.jpg", "../x"])
+    after = _scrape(port)
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert delta("image_resolver_resolutions_total", origin="cdn") == 2
+    assert delta("image_resolver_invalid_refs_total", reason="empty_segment") == 0
+    assert delta("image_resolver_invalid_refs_total", reason="dot_segment") == 1
+    assert delta("image_resolver_rpcs_total", method="BatchResolveImageUrls", code="OK") == 1
+    assert delta("image_resolver_rpc_seconds_count", method="BatchResolveImageUrls") == 1
+    assert after[("image_resolver_rollout_percent", ())] == 100
+
+
+def test_json_log_lines_carry_request_id_and_extras() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("test.json")
+    log.addHandler(handler)
+    log.propagate = False
+    token = request_id.set("req-1")
+    try:
+        log.warning("request refused", extra={"method": "ResolveImageUrl", "status": 3})
+    finally:
+        request_id.reset(token)
+        log.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["msg"] == "request refused"
+    assert line["request_id"] == "req-1"
+    assert (line["method"], line["status"], line["level"]) == ("ResolveImageUrl", 3, "WARNING")

@@ -4,9 +4,7 @@ CREATE OR REPLACE VIEW cloudfront_requests AS
 SELECT
   try_cast(concat(CAST("date" AS varchar), ' ', "time") AS timestamp) AS ts,
   dt AS dt,
-  x_edge_location AS edge_location,
   substr(x_edge_location, 1, 3) AS edge_code,
-  cs_method AS method,
   cs_uri_stem AS uri,
   sc_status AS status,
   sc_bytes AS sc_bytes,

@@ -71,7 +71,6 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "time",
     "x_edge_location",
     "sc_bytes",
-    "cs_method",
     "cs_uri_stem",
     "sc_status",
     "x_edge_result_type",

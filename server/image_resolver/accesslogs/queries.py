@@ -41,9 +41,7 @@ _CACHE_RESULT = "coalesce(x_edge_response_result_type, x_edge_result_type)"
 REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ts", 'try_cast(concat(CAST("date" AS varchar), \' \', "time") AS timestamp)'),
     ("dt", "dt"),
-    ("edge_location", "x_edge_location"),
     ("edge_code", "substr(x_edge_location, 1, 3)"),
-    ("method", "cs_method"),
     ("uri", "cs_uri_stem"),
     ("status", "sc_status"),
     ("sc_bytes", "sc_bytes"),

@@ -68,7 +68,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
-    errors.install(app)
+    errors.install(app, router.routes)
     app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -388,6 +388,8 @@ def test_bad_ids_and_bodies_are_4xx_json(
     resp = http.request(method, f"/api/wishlist{path}", content=body, headers=headers)
     assert_error(resp, status, code)
     assert "amazonaws" not in resp.text and "Traceback" not in resp.text
+    if status == 405:
+        assert resp.headers["allow"] == "GET, POST"
 
 
 # ---- uploads (AC9) ------------------------------------------------------------------------

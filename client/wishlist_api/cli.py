@@ -15,9 +15,12 @@ def _fail(message: str, code: int = 2) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from image_resolver import logsetup
     from wishlist_api.app import create_app
+    from wishlist_api.db import make_engine
+    from wishlist_api.migrate import SchemaOutOfDate, check_schema
     from wishlist_api.settings import ConfigError, load_settings
 
     overrides: dict[str, object] = {}
@@ -30,15 +33,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     logsetup.configure(settings.log_level, settings.log_format)
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)  # one clear line instead of a start-up traceback
+    except SchemaOutOfDate as exc:
+        return _fail(str(exc), 1)
+    except SQLAlchemyError as exc:  # the message may carry the URL: print the class only
+        return _fail(f"cannot reach the database: {type(exc).__name__}", 1)
     # uvicorn handles SIGTERM: stops accepting, drains in-flight requests, runs shutdown.
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=20,
-    )
+    try:
+        uvicorn.run(
+            create_app(settings, engine=engine),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=20,
+        )
+    finally:
+        engine.dispose()
     return 0
 
 

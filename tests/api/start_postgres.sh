@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL cluster on 127.0.0.1 (a free port) for the API tests.
 #
-#   export "$(tests/api/start_postgres.sh)"     # prints one line: DATABASE_URL=...
+#   export DATABASE_URL="$(bash tests/api/start_postgres.sh)"   # prints only the URL
 #   .venv/bin/pytest tests/api
 #
 # Needs Debian's PostgreSQL server binaries (apt-get install -y postgresql). As root the
@@ -47,4 +47,4 @@ ${RUN_AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null && rm -r
 STOP
 chmod +x "$DIR/stop.sh"
 echo "start_postgres: PostgreSQL on 127.0.0.1:$PORT (data in $DIR); stop with: $DIR/stop.sh" >&2
-echo "DATABASE_URL=postgresql+psycopg://postgres:$PASSWORD@127.0.0.1:$PORT/$DB"
+echo "postgresql+psycopg://postgres:$PASSWORD@127.0.0.1:$PORT/$DB"

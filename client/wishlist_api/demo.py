@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import shlex
+import signal
 import socket
 from pathlib import Path
 
@@ -35,7 +36,14 @@ def _fresh(path: Path) -> Path:
     return path
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
+    # uvicorn re-raises the signal that stopped it once it has drained; as an exception
+    # here, the `finally` below still stops the resolver and moto (Ctrl-C already does).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logsetup.configure("WARNING", "text")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
     state = Path(state_dir).resolve()
@@ -121,4 +129,5 @@ Ctrl-C stops everything.
         if resolver is not None:
             resolver.stop()
         aws.stop()
+        print("demo stopped", flush=True)
     return 0

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from image_resolver.config import ConfigError as _ConfigError
+from image_resolver.config import build_settings
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/wishlist.db"
 _S = TypeVar("_S", bound=BaseSettings)
@@ -62,8 +65,8 @@ class ApiSettings(DatabaseSettings):
         return self
 
 
-class ConfigError(Exception):
-    """Settings that cannot start the API; the message names variables, never values."""
+# Re-exported: the CLI catches it for both the API's and the resolver's settings.
+ConfigError = _ConfigError
 
 
 def load_settings(**overrides: object) -> ApiSettings:
@@ -75,11 +78,4 @@ def load_database_settings(**overrides: object) -> DatabaseSettings:
 
 
 def _load(cls: type[_S], overrides: dict[str, object]) -> _S:
-    try:
-        return cls(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
-            lines.append(f"{name}: {err['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    return build_settings(cls, overrides)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,9 +96,17 @@ class ConfigError(Exception):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the environment; turn pydantic's report into one readable line per variable."""
+    """Read the resolver's settings from the environment (plus overrides)."""
+    return build_settings(Settings, overrides)
+
+
+_S = TypeVar("_S", bound=BaseSettings)
+
+
+def build_settings(cls: type[_S], overrides: dict[str, object]) -> _S:
+    """Build any settings class; pydantic's report becomes one readable line per variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return cls(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -38,7 +38,7 @@ class UploadIssuer(Protocol):
     def issue(self, user_id: str, content_type: str, content_length: int) -> UploadForm: ...
 
 
-def _timestamp(at: datetime) -> Timestamp:
+def timestamp(at: datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(at)
     return ts
@@ -50,7 +50,7 @@ def to_wire(resolved: Resolved) -> pb.ResolvedImageUrl:
     if resolved.expires_at is None:
         return pb.ResolvedImageUrl(url=resolved.url, origin=origin)
     return pb.ResolvedImageUrl(
-        url=resolved.url, origin=origin, expires_at=_timestamp(resolved.expires_at)
+        url=resolved.url, origin=origin, expires_at=timestamp(resolved.expires_at)
     )
 
 
@@ -111,7 +111,7 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
             url=form.url,
             fields=form.fields,
             key=form.key,
-            expires_at=_timestamp(form.expires_at),
+            expires_at=timestamp(form.expires_at),
             max_bytes=form.max_bytes,
         )
 

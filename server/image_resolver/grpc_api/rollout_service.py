@@ -6,10 +6,10 @@ import asyncio
 from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from image_resolver.errors import FieldError
 from image_resolver.grpc_api.boundary import require_admin, rpc
+from image_resolver.grpc_api.image_service import timestamp
 from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.live import LiveRollout
 from wishlist.images.v1 import rollout_service_pb2 as pb
@@ -28,9 +28,7 @@ def rollout_to_wire(state: RolloutState) -> pb.Rollout:
         updated_by=state.updated_by,
     )
     if state.updated_at is not None:
-        ts = Timestamp()
-        ts.FromDatetime(state.updated_at)
-        msg.updated_at.CopyFrom(ts)
+        msg.updated_at.CopyFrom(timestamp(state.updated_at))
     return msg
 
 

@@ -17,22 +17,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
-    from image_resolver import logsetup
+    from image_resolver.config import start_up
     from wishlist_api.app import create_app
     from wishlist_api.db import make_engine
     from wishlist_api.migrate import SchemaOutOfDate, check_schema
-    from wishlist_api.settings import ConfigError, load_settings
+    from wishlist_api.settings import load_settings
 
-    overrides: dict[str, object] = {}
-    if args.host is not None:
-        overrides["host"] = args.host
-    if args.port is not None:
-        overrides["port"] = args.port
-    try:
-        settings = load_settings(**overrides)
-    except ConfigError as exc:
-        return _fail(str(exc))
-    logsetup.configure(settings.log_level, settings.log_format)
+    settings = start_up("wishlist-api", load_settings, host=args.host, port=args.port)
     engine = make_engine(settings.database_url)
     try:
         check_schema(engine)  # one clear line instead of a start-up traceback

@@ -25,21 +25,10 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from image_resolver import logsetup
-    from image_resolver.config import ConfigError, load_settings
+    from image_resolver.config import load_settings, start_up
     from image_resolver.server import serve
 
-    overrides: dict[str, object] = {}
-    if args.port is not None:
-        overrides["grpc_port"] = args.port
-    if args.host is not None:
-        overrides["grpc_host"] = args.host
-    try:
-        settings = load_settings(**overrides)
-    except ConfigError as exc:
-        print(f"image-resolver: {exc}", file=sys.stderr)
-        return 2
-    logsetup.configure(settings.log_level, settings.log_format)
+    settings = start_up("image-resolver", load_settings, grpc_port=args.port, grpc_host=args.host)
     try:
         asyncio.run(serve(settings))
     except OSError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+import sys
+from collections.abc import Callable
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -113,3 +115,28 @@ def build_settings(cls: type[_S], overrides: dict[str, object]) -> _S:
             name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
             lines.append(f"{name}: {err['msg']}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+class _LogSettings(Protocol):
+    @property
+    def log_level(self) -> str: ...
+
+    @property
+    def log_format(self) -> str: ...
+
+
+_L = TypeVar("_L", bound=_LogSettings)
+
+
+def start_up(prog: str, load: Callable[..., _L], **flags: object) -> _L:
+    """Settings from the environment plus the CLI flags that were given (None = not given),
+    then logging. Bad settings print one line per variable and exit 2, never a traceback."""
+    from image_resolver import logsetup
+
+    try:
+        settings = load(**{name: value for name, value in flags.items() if value is not None})
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logsetup.configure(settings.log_level, settings.log_format)
+    return settings

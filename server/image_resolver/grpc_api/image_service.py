@@ -78,9 +78,9 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
         try:
             resolved = self.resolver.resolve(image.ref, image.version, request.user_id)
         except FieldError as exc:
-            if exc.field in ("ref", "version"):
-                exc.field = f"image.{exc.field}"
-            raise
+            if exc.field not in ("ref", "version"):
+                raise
+            raise FieldError(f"image.{exc.field}", exc.reason, exc.message) from None
         return pb.ResolveImageUrlResponse(image=to_wire(resolved))
 
     @rpc("BatchResolveImageUrls")

@@ -10,6 +10,7 @@ py=.venv/bin/python
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $($py --version)"
 if [ "${FULL:-0}" = 1 ]; then lines=1000000; calls=6000; else lines=200000; calls=3000; fi
 echo; echo "## resolver vs echo RPC"; $py benchmarks/bench_resolver.py --calls "$calls"
+echo; echo "## aio vs sync grpc server, separate client processes"; $py benchmarks/bench_server_kinds.py
 echo; echo "## presigned fallback vs botocore"; $py benchmarks/bench_presign.py
 echo; echo "## access-log report vs GoAccess"; $py benchmarks/bench_access_logs.py --lines "$lines"
 if [ -f benchmarks/bench_wishlist_api.py ]; then

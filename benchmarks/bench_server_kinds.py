@@ -20,6 +20,7 @@ from concurrent import futures
 from typing import Any
 
 import grpc
+
 from wishlist.images.v1 import image_url_service_pb2 as pb
 
 METHOD = "/bench.Echo/Resolve"

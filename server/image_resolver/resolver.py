@@ -15,7 +15,7 @@ from image_resolver import metrics
 from image_resolver.errors import FieldError
 from image_resolver.rollout.decision import uses_cdn
 from image_resolver.rollout.live import LiveRollout
-from image_resolver.urls import RefError, UrlRules
+from image_resolver.urls import ParsedRef, RefError, UrlRules
 
 MAX_USER_ID_CHARS = 256
 
@@ -73,7 +73,7 @@ class ImageResolver:
             raise
         on_cdn = self._on_cdn(user_id or parsed.key)
         (metrics.CDN_RESOLUTIONS if on_cdn else metrics.S3_RESOLUTIONS).inc()
-        return self._url(parsed.key, parsed.version, on_cdn)
+        return self._url(parsed, on_cdn)
 
     def resolve_many(
         self, refs: Sequence[tuple[str, str]], user_id: str = ""
@@ -101,7 +101,7 @@ class ImageResolver:
                 cdn += 1
             else:
                 s3 += 1
-            out.append(url(parsed.key, parsed.version, on_cdn))
+            out.append(url(parsed, on_cdn))
         if cdn:
             metrics.CDN_RESOLUTIONS.inc(cdn)
         if s3:
@@ -111,13 +111,13 @@ class ImageResolver:
     def _on_cdn(self, subject: str) -> bool:
         return self.cdn_available and uses_cdn(self.rollout.state, self.group_id, subject)
 
-    def _url(self, key: str, version: str, on_cdn: bool) -> Resolved:
+    def _url(self, parsed: ParsedRef, on_cdn: bool) -> Resolved:
         if on_cdn:
-            return Resolved(self.rules.cdn_url(key, version), Origin.CDN)
+            return Resolved(self.rules.cdn_url_of(parsed), Origin.CDN)
         if self.signer is not None:
-            signed = self.signer.presign(key)
+            signed = self.signer.presign(parsed.key)
             return Resolved(signed.url, Origin.S3, signed.expires_at)
-        return Resolved(self.rules.s3_url(key, version), Origin.S3)
+        return Resolved(self.rules.s3_url_of(parsed), Origin.S3)
 
 
 def check_user_id(user_id: str) -> None:

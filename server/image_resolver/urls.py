@@ -60,12 +60,14 @@ def is_valid_hostname(host: str) -> bool:
     return bool(_HOSTNAME.match(host))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedRef:
-    """What a ref names: the S3 key, and a version carried in a CDN URL's `?v=`, if any."""
+    """What a ref names: the S3 key, a version carried in a CDN URL's `?v=` (if any), and
+    the key as a URL path, computed once by `UrlRules.parse`."""
 
     key: str
     version: str = ""
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,19 @@ class UrlRules:
 
     def cdn_url(self, key: str, version: str = "") -> str:
         """The CloudFront URL of a validated key (the caller checks a CDN domain is set)."""
-        url = f"https://{self.cdn_domain}/{self.url_path(key)}"
-        return f"{url}?v={quote(version, safe='')}" if version else url
+        return _versioned(f"https://{self.cdn_domain}/{self.url_path(key)}", version)
 
     def s3_url(self, key: str, version: str = "") -> str:
         """The public S3 URL of a validated key; only readable while the bucket allows it."""
-        url = self._s3_base + self.url_path(key)
-        return f"{url}?v={quote(version, safe='')}" if version else url
+        return _versioned(self._s3_base + self.url_path(key), version)
+
+    def cdn_url_of(self, parsed: ParsedRef) -> str:
+        """cdn_url() for a parsed ref, reusing the path parse() already quoted."""
+        return _versioned(f"https://{self.cdn_domain}/{parsed.path}", parsed.version)
+
+    def s3_url_of(self, parsed: ParsedRef) -> str:
+        """s3_url() for a parsed ref, reusing the path parse() already quoted."""
+        return _versioned(self._s3_base + parsed.path, parsed.version)
 
     def invalidation_path(self, key: str) -> str:
         """The CloudFront invalidation path: the same quoting as the CDN URL, so they match."""
@@ -128,7 +136,7 @@ class UrlRules:
     def parse(self, ref: str, version: str = "") -> ParsedRef:
         """Turn a bare key, a legacy S3 URL or one of our CDN URLs into a validated key."""
         if self._plain_key.fullmatch(ref) and len(ref) <= MAX_KEY_BYTES:
-            return ParsedRef(ref, check_version(version))
+            return ParsedRef(ref, check_version(version), ref)
         return self._parse_slow(ref, version)
 
     def _parse_slow(self, ref: str, version: str) -> ParsedRef:
@@ -143,7 +151,7 @@ class UrlRules:
         else:
             key, url_version = ref, ""
         self.validate_key(key)
-        return ParsedRef(key, check_version(version or url_version))
+        return ParsedRef(key, check_version(version or url_version), quote_key(key))
 
     def _key_from_url(self, ref: str) -> tuple[str, str]:
         try:
@@ -212,6 +220,10 @@ def check_version(version: str) -> str:
             "bad_version", f"must be at most {MAX_VERSION_CHARS} printable characters", "version"
         )
     return version
+
+
+def _versioned(url: str, version: str) -> str:
+    return f"{url}?v={quote(version, safe='')}" if version else url
 
 
 def _decode_path(path: str) -> str:

@@ -272,6 +272,9 @@ def test_fast_path_agrees_with_checked_path(ref: str) -> None:
             parsed = rules.parse(ref)
         except RefError as exc:
             return ("refused", exc.reason)
+        # the path parse() computes is the one cdn_url()/s3_url() would quote
+        assert rules.cdn_url_of(parsed) == rules.cdn_url(parsed.key, parsed.version)
+        assert rules.s3_url_of(parsed) == rules.s3_url(parsed.key, parsed.version)
         return (parsed.key, rules.cdn_url(parsed.key), rules.s3_url(parsed.key))
 
     assert outcome(RULES) == outcome(SLOW)

@@ -91,14 +91,18 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
         if count > self.max_batch:
             raise FieldError("images", "too_many", f"at most {self.max_batch} images per call")
         refs = [(img.ref, img.version) for img in request.images]
-        results = []
+        response = pb.BatchResolveImageUrlsResponse()
+        add = response.results.add  # filling added messages is ~3x faster than constructing them
         for i, item in enumerate(self.resolver.resolve_many(refs, request.user_id)):
             if isinstance(item, FieldError):
-                status = field_error_status(item, prefix=f"images[{i}].")
-                results.append(pb.BatchResolveResult(error=status))
-            else:
-                results.append(pb.BatchResolveResult(image=to_wire(item)))
-        return pb.BatchResolveImageUrlsResponse(results=results)
+                add().error.CopyFrom(field_error_status(item, prefix=f"images[{i}]."))
+                continue
+            image = add().image
+            image.url = item.url
+            image.origin = item.origin  # type: ignore[assignment]
+            if item.expires_at is not None:
+                image.expires_at.FromDatetime(item.expires_at)
+        return response
 
     @rpc("CreateUploadUrl")
     async def CreateUploadUrl(  # noqa: N802

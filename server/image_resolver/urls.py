@@ -8,7 +8,9 @@ stored ref may be a foreign URL or carry a presign signature.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from image_resolver.errors import FieldError
@@ -19,6 +21,7 @@ _KEY_SAFE = "/~"
 MAX_KEY_BYTES = 1024
 MAX_VERSION_CHARS = 128
 MAX_REF_CHARS = 4096
+PARSE_CACHE_SIZE = 16384
 
 # Keys made only of these characters need no quoting and no slow-path checks.
 _PLAIN_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9_.~-]+"
@@ -83,6 +86,7 @@ class UrlRules:
     _plain_key: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _s3_base: str = field(init=False, repr=False, compare=False)
     _endpoint_host: str | None = field(init=False, repr=False, compare=False)
+    _parse_cached: Callable[[str, str], ParsedRef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.allowed_prefix.endswith("/") or self.allowed_prefix.startswith("/"):
@@ -96,6 +100,11 @@ class UrlRules:
         object.__setattr__(self, "_s3_base", self._compute_s3_base())
         host = urlsplit(self.s3_endpoint).netloc.lower() if self.s3_endpoint else None
         object.__setattr__(self, "_endpoint_host", host)
+        # Legacy URLs cost ~7 us to take apart and the same rows are shown again and again;
+        # the parse is pure, so accepted results are memoised (refusals are not cached).
+        object.__setattr__(
+            self, "_parse_cached", lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_slow)
+        )
 
     def _compute_s3_base(self) -> str:
         if self.s3_endpoint:
@@ -137,7 +146,7 @@ class UrlRules:
         """Turn a bare key, a legacy S3 URL or one of our CDN URLs into a validated key."""
         if self._plain_key.fullmatch(ref) and len(ref) <= MAX_KEY_BYTES:
             return ParsedRef(ref, check_version(version), ref)
-        return self._parse_slow(ref, version)
+        return self._parse_cached(ref, version)
 
     def _parse_slow(self, ref: str, version: str) -> ParsedRef:
         if not ref or not ref.strip():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -24,6 +26,11 @@ def test_rpcs_become_server_spans_with_status(start_resolver) -> None:
             client.resolve("uploads/wishlist/u/a.jpg")
             with pytest.raises(ResolverCallError):
                 client.resolve("https://evil.example/x.jpg")
+        # a span ends when the server's handler does, which can be just after the client
+        # has its answer: wait briefly for both
+        deadline = time.monotonic() + 5
+        while len(exporter.get_finished_spans()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         instrumentor.uninstrument()
     spans = exporter.get_finished_spans()

@@ -41,13 +41,20 @@ class LiveRollout:
         self._failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._write_lock = threading.Lock()
+        # One lock for reads and writes: a poll that read the store just before a write
+        # must not install its older state after the write's.
+        self._lock = threading.RLock()
         metrics.publish_rollout(initial)
 
     def refresh(self) -> bool:
         """Read the store if it may have changed; True when a new state was taken."""
         if self.store is None:
             return False
+        with self._lock:
+            return self._refresh_locked()
+
+    def _refresh_locked(self) -> bool:
+        assert self.store is not None
         try:
             token = self.store.change_token()
             if token is not None and token == self._token:
@@ -68,7 +75,7 @@ class LiveRollout:
         self, *, percent: int, cdn_enabled: bool, expected_revision: int, updated_by: str
     ) -> tuple[RolloutState, RolloutState]:
         """Compare-and-set a new state; returns (before, after). Raises RevisionConflict."""
-        with self._write_lock:
+        with self._lock:
             self.refresh()
             before = self.state
             if before.revision != expected_revision:

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from wishlist.images.v1 import image_url_service_pb2 as pb
-from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
 from image_resolver.config import PLACEHOLDER_CDN_DOMAIN, load_settings
 from image_resolver.embedded import EmbeddedResolver
 from image_resolver.grpc_api.image_service import ImageUrlServicer
+from wishlist.images.v1 import image_url_service_pb2 as pb
+from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
 ECHO = "/bench.Echo/Resolve"
 REQ = pb.ResolveImageUrlRequest(
@@ -96,7 +96,9 @@ class _Context:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=6000)
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
@@ -127,12 +129,16 @@ def main() -> None:
     for name in ("echo", "ResolveImageUrl"):
         rate = 1 / statistics.mean(samples[name])
         print(f"  {name:<16} p50 {p50[name] * 1e6:8.1f} us   {rate:8.0f} calls/s")
-    print(f"  ResolveImageUrl / echo p50 ratio: {p50['ResolveImageUrl'] / p50['echo']:.3f}  (goal <= 1.10)")
+    print(
+        f"  ResolveImageUrl / echo p50 ratio: {p50['ResolveImageUrl'] / p50['echo']:.3f}  (goal <= 1.10)"
+    )
     batch = p50["batch of 1000"]
     handler = statistics.median(handler_times)
     print("batch of 1000 keys (user-level rollout at 50%)")
     print(f"  end to end      p50 {batch * 1e3:8.2f} ms = {batch / 1000 * 1e6:5.2f} us/key")
-    print(f"  server handler  p50 {handler * 1e3:8.2f} ms = {handler / 1000 * 1e6:5.2f} us/key  (goal <= 3)")
+    print(
+        f"  server handler  p50 {handler * 1e3:8.2f} ms = {handler / 1000 * 1e6:5.2f} us/key  (goal <= 3)"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from echo import REQ, echo_async, echo_handler, echo_stub
 
 from image_resolver.config import PLACEHOLDER_CDN_DOMAIN, load_settings
 from image_resolver.embedded import EmbeddedResolver
@@ -27,32 +28,10 @@ from image_resolver.grpc_api.image_service import ImageUrlServicer
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
-ECHO = "/bench.Echo/Resolve"
-REQ = pb.ResolveImageUrlRequest(
-    image=pb.ImageRef(ref="uploads/wishlist/user-123/abc123.jpg", version="17"),
-    user_id="user-123",
-)
 BATCH = pb.BatchResolveImageUrlsRequest(
     images=[pb.ImageRef(ref=f"uploads/wishlist/user-{i % 97}/image-{i}.jpg") for i in range(1000)],
     user_id="user-1",
 )
-
-
-async def _echo(request: pb.ResolveImageUrlRequest, context: Any) -> pb.ResolveImageUrlResponse:
-    return pb.ResolveImageUrlResponse(image=pb.ResolvedImageUrl(url=request.image.ref, origin=1))
-
-
-def _echo_handler() -> grpc.GenericRpcHandler:
-    return grpc.method_handlers_generic_handler(
-        "bench.Echo",
-        {
-            "Resolve": grpc.unary_unary_rpc_method_handler(
-                _echo,
-                request_deserializer=pb.ResolveImageUrlRequest.FromString,
-                response_serializer=pb.ResolveImageUrlResponse.SerializeToString,
-            )
-        },
-    )
 
 
 def _timed_calls(call: Callable[[], object], n: int) -> list[float]:
@@ -68,11 +47,7 @@ def _client(target: str, calls: int, rounds: int, out: Any) -> None:
     """Runs in its own process: interleaved rounds of echo, resolve and batch calls."""
     with grpc.insecure_channel(target) as channel:
         stub = pb_grpc.ImageUrlServiceStub(channel)
-        echo = channel.unary_unary(
-            ECHO,
-            request_serializer=pb.ResolveImageUrlRequest.SerializeToString,
-            response_deserializer=pb.ResolveImageUrlResponse.FromString,
-        )
+        echo = echo_stub(channel)
         variants: dict[str, Callable[[], object]] = {
             "echo": lambda: echo(REQ, timeout=5),
             "ResolveImageUrl": lambda: stub.ResolveImageUrl(REQ, timeout=5),
@@ -110,7 +85,7 @@ def main() -> None:
         grpc_port=0,
         metrics_port=0,
     )
-    with EmbeddedResolver(settings, extra_handlers=[_echo_handler()]) as server:
+    with EmbeddedResolver(settings, extra_handlers=[echo_handler(echo_async)]) as server:
         ctx = mp.get_context("spawn")
         out: Any = ctx.Queue()
         proc = ctx.Process(target=_client, args=(server.target, args.calls, args.rounds, out))

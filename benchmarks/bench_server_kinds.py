@@ -20,42 +20,13 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-
-from wishlist.images.v1 import image_url_service_pb2 as pb
-
-METHOD = "/bench.Echo/Resolve"
-REQ = pb.ResolveImageUrlRequest(
-    image=pb.ImageRef(ref="uploads/wishlist/user-123/abc123.jpg", version="17"), user_id="user-123"
-)
-
-
-def _echo(request: pb.ResolveImageUrlRequest, context: Any) -> pb.ResolveImageUrlResponse:
-    return pb.ResolveImageUrlResponse(image=pb.ResolvedImageUrl(url=request.image.ref, origin=1))
-
-
-async def _echo_async(
-    request: pb.ResolveImageUrlRequest, context: Any
-) -> pb.ResolveImageUrlResponse:
-    return _echo(request, context)
-
-
-def _handler(fn: Any) -> grpc.GenericRpcHandler:
-    return grpc.method_handlers_generic_handler(
-        "bench.Echo",
-        {
-            "Resolve": grpc.unary_unary_rpc_method_handler(
-                fn,
-                request_deserializer=pb.ResolveImageUrlRequest.FromString,
-                response_serializer=pb.ResolveImageUrlResponse.SerializeToString,
-            )
-        },
-    )
+from echo import REQ, echo, echo_async, echo_handler, echo_stub
 
 
 def _serve(kind: str, port_out: Any, stop: Any) -> None:
     if kind == "sync":
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
-        server.add_generic_rpc_handlers((_handler(_echo),))
+        server.add_generic_rpc_handlers((echo_handler(echo),))
         port_out.put(server.add_insecure_port("127.0.0.1:0"))
         server.start()
         stop.wait()
@@ -64,7 +35,7 @@ def _serve(kind: str, port_out: Any, stop: Any) -> None:
 
     async def run() -> None:
         server = grpc.aio.server()
-        server.add_generic_rpc_handlers((_handler(_echo_async),))
+        server.add_generic_rpc_handlers((echo_handler(echo_async),))
         port_out.put(server.add_insecure_port("127.0.0.1:0"))
         await server.start()
         while not stop.is_set():
@@ -74,17 +45,9 @@ def _serve(kind: str, port_out: Any, stop: Any) -> None:
     asyncio.run(run())
 
 
-def _stub(channel: Any) -> Any:
-    return channel.unary_unary(
-        METHOD,
-        request_serializer=pb.ResolveImageUrlRequest.SerializeToString,
-        response_deserializer=pb.ResolveImageUrlResponse.FromString,
-    )
-
-
 def _sequential_client(target: str, seconds: float, out: Any) -> None:
     with grpc.insecure_channel(target) as channel:
-        call = _stub(channel)
+        call = echo_stub(channel)
         for _ in range(200):
             call(REQ, timeout=5)
         lat = []
@@ -99,7 +62,7 @@ def _sequential_client(target: str, seconds: float, out: Any) -> None:
 def _concurrent_client(target: str, seconds: float, out: Any) -> None:
     async def run() -> list[float]:
         async with grpc.aio.insecure_channel(target) as channel:
-            call = _stub(channel)
+            call = echo_stub(channel)
             lat: list[float] = []
             end = time.perf_counter() + seconds
 

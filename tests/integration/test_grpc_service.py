@@ -144,9 +144,7 @@ def test_presigned_fallback_sets_expiry_and_serves_the_object(start_resolver, lo
         assert resp.read() == b"jpeg-bytes"
 
 
-def test_cdn_results_carry_a_working_s3_fallback_only_when_asked(
-    start_resolver, local_aws
-) -> None:
+def test_cdn_results_carry_a_working_s3_fallback_only_when_asked(start_resolver, local_aws) -> None:
     import urllib.request
 
     local_aws.client("s3").put_object(Bucket=BUCKET, Key=KEY, Body=b"jpeg-bytes")

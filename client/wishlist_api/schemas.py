@@ -50,6 +50,11 @@ class ItemOut(_Camel):
         description="URL to load the image from: CloudFront, or S3 for viewers outside the "
         "CDN rollout. Null unless imageStatus is `ok`. Never a stored URL."
     )
+    image_fallback_url: str | None = Field(
+        None,
+        description="For CDN images: the same image from S3 (presigned), to load when the CDN "
+        "fails or is unreachable. Null otherwise.",
+    )
     image_status: ImageStatus = Field(
         description="`ok`: imageUrl is set. `none`: the item has no image. `invalid`: the "
         "stored image reference is not one we serve. `unavailable`: the image service did "

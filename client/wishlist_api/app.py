@@ -14,6 +14,8 @@ from wishlist_api.auth import Authenticator
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.images import DisabledImageUrls, ImageUrls, ResolverImageUrls
 from wishlist_api.migrate import check_schema
+from wishlist_api.pages import router as pages_router
+from wishlist_api.pages import static_files
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.routes import router
 from wishlist_api.settings import ApiSettings
@@ -68,8 +70,10 @@ def create_app(
     )
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
-    errors.install(app, router.routes)
+    errors.install(app, [*router.routes, *pages_router.routes])
     app.include_router(router)
+    app.include_router(pages_router)
+    app.mount("/static", static_files, name="static")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -45,6 +45,9 @@ class ApiSettings(DatabaseSettings):
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
 
+    # The gallery's session cookie is Secure (HTTPS only) unless turned off for plain-HTTP demos.
+    session_cookie_secure: bool = True
+
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     page_size_default: int = Field(20, ge=1, le=100)

@@ -58,6 +58,7 @@ def build_components(settings: Settings, session: Any = None) -> Components:
         cdn_domain=settings.cloudfront_distribution_domain,
         allowed_prefix=settings.allowed_key_prefix,
         s3_endpoint=settings.s3_endpoint_url,
+        cdn_scheme=settings.cdn_url_scheme,
     )
     store = None
     if settings.rollout_store:

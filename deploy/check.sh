@@ -59,7 +59,7 @@ terraform_checks() {
 
 if command -v terraform >/dev/null; then
   step "terraform fmt -check deploy/terraform"
-  terraform fmt -check -diff -recursive deploy/terraform || fail=1
+  TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -diff -recursive deploy/terraform || fail=1
   step "terraform init -backend=false, validate, test (mock provider)"
   terraform_checks || fail=1
 else

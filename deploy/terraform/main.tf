@@ -20,6 +20,43 @@ locals {
   access_log_prefix        = "cloudfront/"
   access_log_suffix_path   = "${local.access_log_prefix}{DistributionId}/{yyyy}/{MM}/{dd}"
   legacy_access_log_prefix = "cloudfront-legacy/"
+  # The 33 fields, in order, that the Athena table reads by position (tab-separated): the v2
+  # default field list is longer and ordered differently. Same list as accesslogs/fields.py.
+  access_log_record_fields = [
+    "date",
+    "time",
+    "x-edge-location",
+    "sc-bytes",
+    "c-ip",
+    "cs-method",
+    "cs(Host)",
+    "cs-uri-stem",
+    "sc-status",
+    "cs(Referer)",
+    "cs(User-Agent)",
+    "cs-uri-query",
+    "cs(Cookie)",
+    "x-edge-result-type",
+    "x-edge-request-id",
+    "x-host-header",
+    "cs-protocol",
+    "cs-bytes",
+    "time-taken",
+    "x-forwarded-for",
+    "ssl-protocol",
+    "ssl-cipher",
+    "x-edge-response-result-type",
+    "cs-protocol-version",
+    "fle-status",
+    "fle-encrypted-fields",
+    "c-port",
+    "time-to-first-byte",
+    "x-edge-detailed-result-type",
+    "sc-content-type",
+    "sc-content-len",
+    "sc-range-start",
+    "sc-range-end",
+  ]
   # The image-resolver's rollout document: ROLLOUT_STORE=dynamodb://<table>/<key>.
   rollout_item_key = "rollout"
 }
@@ -240,6 +277,8 @@ resource "aws_cloudwatch_log_delivery" "access" {
 
   delivery_source_name     = aws_cloudwatch_log_delivery_source.access[0].name
   delivery_destination_arn = aws_cloudwatch_log_delivery_destination.access_s3[0].arn
+  record_fields            = local.access_log_record_fields
+  field_delimiter          = "\t"
   tags                     = var.tags
 
   # Keys: cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}/<file>.gz, the Athena table's projection.

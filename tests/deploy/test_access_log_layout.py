@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from image_resolver.accesslogs.athena import DELIVERY_SUFFIX_PATH, LOG_PREFIX, LOGS_BUCKET
+from image_resolver.accesslogs.fields import FIELD_NAMES, FIELDS
 from tests.deploy.conftest import DEPLOY, Terraform, cfn_resources, cfn_statements
 
 DISTRIBUTION_ID = "E2EXAMPLE0DIST"  # the projection enum value in the committed DDL
@@ -132,3 +133,18 @@ def test_legacy_logs_stay_out_of_the_table_location(
         prefix = tf.resolve_locals(logging["logging_config"]["content"][0]["prefix"])
     assert prefix == "cloudfront-legacy/"
     assert not prefix.startswith(LOG_PREFIX)
+
+
+def test_delivered_columns_are_the_table_columns(cfn: dict[str, Any], tf: Terraform) -> None:
+    """The table reads tab-separated columns by position: the delivery must write exactly those."""
+    ddl = (DEPLOY / "athena" / "00_table_cloudfront_logs.sql").read_text()
+    assert "FIELDS TERMINATED BY '\\t'" in ddl
+    columns = re.findall(r"^  `(\w+)` ", ddl, flags=re.M)
+    assert columns == [f.column for f in FIELDS]
+    (delivery,) = cfn_resources(cfn, "AWS::Logs::Delivery").values()
+    assert delivery["Properties"]["RecordFields"] == list(FIELD_NAMES)
+    assert delivery["Properties"]["FieldDelimiter"] == "\t"
+    tf_delivery = tf.resource("aws_cloudwatch_log_delivery", "access")
+    assert tf_delivery["record_fields"] == "${local.access_log_record_fields}"
+    assert tf.locals["access_log_record_fields"] == list(FIELD_NAMES)
+    assert tf_delivery["field_delimiter"] == "\\t"

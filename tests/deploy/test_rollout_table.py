@@ -72,4 +72,3 @@ def test_terraform_grant_is_one_item_of_that_table(tf: Terraform) -> None:
     assert outputs["rollout_table_name"]["value"] == "${aws_dynamodb_table.rollout.name}"
     url = outputs["rollout_store_url"]["value"].replace("${aws_dynamodb_table.rollout.name}", TABLE)
     assert tf.resolve_locals(url) == STORE_URL
-

@@ -92,6 +92,15 @@ run "defaults" {
     error_message = "v2 delivery suffix path must be cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}"
   }
   assert {
+    condition = (
+      aws_cloudwatch_log_delivery.access[0].field_delimiter == "\t"
+      && length(aws_cloudwatch_log_delivery.access[0].record_fields) == 33
+      && aws_cloudwatch_log_delivery.access[0].record_fields[0] == "date"
+      && aws_cloudwatch_log_delivery.access[0].record_fields[32] == "sc-range-end"
+    )
+    error_message = "v2 delivery writes the 33 tab-separated columns the Athena table reads by position"
+  }
+  assert {
     condition     = output.athena_table_location == "s3://lego-moc-cloudfront-logs/cloudfront/"
     error_message = "Athena LOCATION must be the delivery prefix"
   }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.api.conftest import api_settings, bearer
 from tests.api.test_wishlist_api import assert_error
@@ -20,6 +21,7 @@ from wishlist_api.app import create_app
 from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine
 from wishlist_api.migrate import upgrade
+from wishlist_api.repository import WishlistRepository
 
 START_POSTGRES = Path(__file__).with_name("start_postgres.sh")
 QUICK = 5.0  # seconds: the default lock/connect timeouts are well inside this
@@ -114,3 +116,30 @@ def test_postgres_stopped_is_a_quick_503_and_not_ready(
             assert http.get("/healthz").json() == {"status": "ok"}
     finally:
         api.stop()
+
+
+def test_postgres_row_lock_is_a_quick_503(
+    database_url: str, repo: WishlistRepository, user: str
+) -> None:
+    """lock_timeout reaches PostgreSQL: a rename waiting on another transaction's row lock
+    gives up after DATABASE_LOCK_TIMEOUT_SECONDS instead of waiting for ever."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks with a timeout are PostgreSQL's (set DATABASE_URL)")
+    item = repo.create(user, "locked row")
+    api = BackgroundApi(create_app(api_settings(database_url, "127.0.0.1:1", images_enabled=False)))
+    holder = make_engine(database_url)
+    try:
+        api.start()
+        with holder.connect() as conn, conn.begin():
+            lock = text("SELECT 1 FROM wishlist_items WHERE id = :id FOR UPDATE")
+            conn.execute(lock, {"id": item.id})
+            with httpx.Client(base_url=api.url, timeout=30, headers=bearer(user)) as http:
+                resp, elapsed = _timed(
+                    http, "PATCH", f"/api/wishlist/{item.id}", json={"title": "renamed"}
+                )
+                _assert_unavailable(resp, elapsed)
+                assert http.get(f"/api/wishlist/{item.id}").json()["title"] == "locked row"
+        assert repo.get(user, item.id).title == "locked row"  # type: ignore[union-attr]
+    finally:
+        api.stop()
+        holder.dispose()

@@ -7,6 +7,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from image_resolver.config import ConfigError as _ConfigError
 from image_resolver.config import build_settings
@@ -29,6 +31,17 @@ class DatabaseSettings(BaseSettings):
     # or a connection, then gets 503 + Retry-After instead of hanging its client.
     database_lock_timeout_seconds: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0, le=60)
     database_connect_timeout_seconds: int = Field(DEFAULT_CONNECT_TIMEOUT, ge=1, le=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_url(cls, value: str) -> str:
+        """Refused at start-up in one line, not as an engine traceback; never echoed (it
+        may hold a password). Empty is refused too: silently using SQLite is worse."""
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a database URL (e.g. postgresql+psycopg://...)") from None
+        return value
 
     def make_engine(self) -> Engine:
         return make_engine(

@@ -44,6 +44,7 @@ _ONE: dict[int | str, dict[str, Any]] = {
 }
 _BODY: dict[int | str, dict[str, Any]] = {
     400: {**_ERR, "description": "The body is not JSON."},
+    413: {**_ERR, "description": "The body is over the limit (16 KiB by default); not read."},
 }
 
 router = APIRouter(prefix="/api/wishlist", tags=["wishlist"])

@@ -523,6 +523,18 @@ def test_bad_upload_requests_are_422(
     assert_error(resp, 422, "validation_failed")
 
 
+@pytest.mark.parametrize("length", [True, "100", 100.0, "1e2", None])
+def test_upload_length_must_be_a_json_integer(
+    http: httpx.Client, repo: WishlistRepository, user: str, length: object
+) -> None:
+    """Strict: a bool, a numeric string or a float is refused, not coerced to 100."""
+    item = repo.create(user, "x")
+    body = {"contentType": "image/png", "contentLength": length}
+    resp = http.post(f"/api/wishlist/{item.id}/image/upload-url", json=body, headers=bearer(user))
+    error = assert_error(resp, 422, "validation_failed")
+    assert [d["field"] for d in error["details"]] == ["body.contentLength"]  # type: ignore[attr-defined]
+
+
 def test_upload_with_resolver_down_is_503(
     start_api: Callable[..., BackgroundApi], repo: WishlistRepository, blackhole: str, user: str
 ) -> None:

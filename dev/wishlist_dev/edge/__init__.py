@@ -1,0 +1,1 @@
+"""Local edge (Varnish + hitch + a signing origin) standing in for CloudFront."""

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     rollout_group_id: str = "wishlist-image-cdn"
     cdn_rollout_percent: int | None = Field(None, ge=0, le=100)
     admin_token: SecretStr | None = None
+    local_edge_purge_url: str | None = None  # dev/test: a local edge to BAN after invalidating
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -63,6 +64,15 @@ class Settings(BaseSettings):
         if not is_valid_hostname(domain):
             raise ValueError("is not a valid host name")
         return domain
+
+    @field_validator("local_edge_purge_url", mode="before")
+    @classmethod
+    def _purge_url_is_loopback(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        from image_resolver.edge_purge import check_purge_url
+
+        return check_purge_url(str(value))
 
     @field_validator("allowed_key_prefix")
     @classmethod

@@ -13,6 +13,7 @@ import http.client
 import os
 import secrets
 import shutil
+import ssl
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -115,6 +116,10 @@ class LocalEdge:
     def ca_cert_path(self) -> Path:
         """The CA that signed the edge's certificate (pass it as `verify=`)."""
         return self.workdir / "tls" / "edge-ca.pem"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts the edge's CA (for httpx `verify=`, urllib, ...)."""
+        return ssl.create_default_context(cafile=str(self.ca_cert_path))
 
     @property
     def running(self) -> bool:
@@ -279,7 +284,7 @@ class LocalEdge:
         host = host or self.cdn_host
         port = self.https_port if tls else self.http_port
         url = f"{'https' if tls else 'http'}://127.0.0.1:{port}{path}"
-        with httpx.Client(verify=str(self.ca_cert_path), timeout=timeout) as client:
+        with httpx.Client(verify=self.ssl_context(), timeout=timeout) as client:
             return client.request(
                 method,
                 url,

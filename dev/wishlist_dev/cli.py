@@ -1,8 +1,8 @@
 """`wishlist-dev`: developer tooling that never ships in the product image.
 
-    wishlist-dev edge --origin-endpoint http://127.0.0.1:PORT --bucket lego-moc-wishlist-uploads
-    wishlist-dev edge                 # starts its own moto S3 (empty bucket) as the origin
-    wishlist-dev edge --print-vcl     # the VCL generated from deploy/'s template, then exit
+wishlist-dev edge --origin-endpoint http://127.0.0.1:PORT --bucket lego-moc-wishlist-uploads
+wishlist-dev edge                 # starts its own moto S3 (empty bucket) as the origin
+wishlist-dev edge --print-vcl     # the VCL generated from deploy/'s template, then exit
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ from grpc_reflection.v1alpha import reflection
 
 from image_resolver import metrics
 from image_resolver.config import Settings
+from image_resolver.edge_purge import LocalEdgePurger
 from image_resolver.grpc_api.image_service import SERVICE_NAME as IMAGE_SERVICE
 from image_resolver.grpc_api.image_service import ImageUrlServicer, UploadIssuer
 from image_resolver.grpc_api.rollout_service import SERVICE_NAME as ROLLOUT_SERVICE
 from image_resolver.grpc_api.rollout_service import RolloutServicer
-from image_resolver.edge_purge import LocalEdgePurger
 from image_resolver.invalidation import Invalidator
 from image_resolver.resolver import FallbackSigner, ImageResolver
 from image_resolver.rollout.decision import RolloutState

@@ -112,7 +112,9 @@ def test_values_that_would_break_the_vcl_are_refused() -> None:
         render_vcl(edge_config_from_template(), PARAMS.__class__(9, 1, ["bad host"], "P", "0"))
 
 
-@pytest.mark.skipif(shutil.which("varnishd", path="/usr/sbin:/usr/bin") is None, reason="no varnishd")
+@pytest.mark.skipif(
+    shutil.which("varnishd", path="/usr/sbin:/usr/bin") is None, reason="no varnishd"
+)
 def test_generated_vcl_compiles() -> None:
     varnishd = shutil.which("varnishd", path="/usr/sbin:/usr/bin")
     # varnishd compiles as its own unprivileged user: a world-readable directory

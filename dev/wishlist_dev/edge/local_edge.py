@@ -201,7 +201,7 @@ class LocalEdge:
             f'pem-file = "{workdir / "tls" / "edge.pem"}"\n'
             f'ocsp-dir = "{workdir}"\n'
             'alpn-protos = "http/1.1"\n'
-            'tls-protos = TLSv1.2 TLSv1.3\n'
+            "tls-protos = TLSv1.2 TLSv1.3\n"
             "write-proxy-v2 = on\n"
             "workers = 1\n"
             "daemon = off\n" + self._hitch_user()

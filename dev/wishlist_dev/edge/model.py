@@ -79,7 +79,7 @@ class EdgeConfig:
                 config = dataclasses.replace(
                     config,
                     behaviors=tuple(
-                        dataclasses.replace(b, cache=dataclasses.replace(b.cache, **{key: seconds}))
+                        dataclasses.replace(b, cache=_with_ttl(b.cache, key, seconds))
                         for b in config.behaviors
                     ),
                 )
@@ -93,3 +93,11 @@ class EdgeConfig:
                     "or error_ttl_<status>"
                 )
         return dataclasses.replace(config, error_ttls=tuple(sorted(errors.items())))
+
+
+def _with_ttl(cache: CachePolicy, name: str, seconds: int) -> CachePolicy:
+    if name == "min_ttl":
+        return dataclasses.replace(cache, min_ttl=seconds)
+    if name == "default_ttl":
+        return dataclasses.replace(cache, default_ttl=seconds)
+    return dataclasses.replace(cache, max_ttl=seconds)

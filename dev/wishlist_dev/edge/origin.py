@@ -238,7 +238,7 @@ def _handler(origin: SigningOrigin) -> type[BaseHTTPRequestHandler]:
         def do_OPTIONS(self) -> None:
             self._serve("OPTIONS")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # Varnish logs requests; keep test output clean
 
     return Handler

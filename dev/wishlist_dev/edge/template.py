@@ -55,7 +55,7 @@ class _Resolver:
     def resolve(self, node: Any) -> Any:
         if isinstance(node, Mapping):
             if len(node) == 1:
-                (fn, arg), = node.items()
+                ((fn, arg),) = node.items()
                 if fn == "Ref":
                     return self._ref(arg)
                 if fn == "Fn::If":
@@ -79,7 +79,7 @@ class _Resolver:
     def condition(self, node: Any) -> bool:
         if isinstance(node, str):
             return self.condition(self.template["Conditions"][node])
-        (fn, arg), = node.items()
+        ((fn, arg),) = node.items()
         if fn == "Condition":
             return self.condition(arg)
         if fn == "Fn::Equals":
@@ -109,9 +109,11 @@ def _short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
         value = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref" or suffix == "Condition":
+        raise TemplateError(f"!{suffix}: unexpected YAML node")
+    if suffix in {"Ref", "Condition"}:
         return {suffix: value}
     if suffix == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)

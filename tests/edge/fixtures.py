@@ -22,7 +22,7 @@ from wishlist_dev.edge.local_edge import LocalEdge, missing_binaries
 LOCAL_CDN = "cdn.localhost"
 # Short error caching so the suite can watch entries expire (the template's values are
 # checked separately in test_generated_config.py).
-TEST_TTLS = {"error_ttl": 1, "error_ttl_404": 2}
+TEST_TTLS = {"error_ttl": 1, "error_ttl_403": 2, "error_ttl_404": 2}
 
 
 @pytest.fixture(scope="session")

@@ -91,12 +91,15 @@ def test_cache_control_from_the_origin_is_honoured_within_the_policy(edge, put_o
     assert len(edge.origin.requests_for(never)) == 2
 
 
-def test_missing_object_404_is_cached_for_the_error_caching_ttl(edge, put_object) -> None:
-    key = f"uploads/wishlist/edge-404-{time.time_ns()}/gone.png"
-    first = edge.request("GET", f"/{key}")
+def test_origin_404_is_cached_for_the_error_caching_ttl(edge, put_object) -> None:
+    key = put_object(b"back again")
+    edge.origin.faults.force_status(404, key)
+    try:
+        first = edge.request("GET", f"/{key}")
+    finally:
+        edge.origin.faults.force_status(None, key)
     assert first.status_code == 404
     assert first.headers["x-cache"] == "Error from cloudfront"
-    put_object(b"now it exists", key=key)
     cached = edge.request("GET", f"/{key}")
     assert cached.status_code == 404  # still the cached 404 (template: 300 s; here 2 s)
     assert cached.headers["x-cache"] == "Error from cloudfront"
@@ -106,7 +109,32 @@ def test_missing_object_404_is_cached_for_the_error_caching_ttl(edge, put_object
     fresh = edge.request("GET", f"/{key}")
     assert fresh.status_code == 200
     assert fresh.headers["x-cache"] == "Miss from cloudfront"
+    assert fresh.content == b"back again"
+
+
+def test_a_missing_key_answers_as_the_bucket_policy_allows(edge, put_object) -> None:
+    """Without s3:ListBucket for CloudFront, S3 hides a missing key behind 403; with it, 404."""
+    expected = 404 if edge.config.origin_lists_bucket else 403
+    key = f"uploads/wishlist/edge-missing-{time.time_ns()}/gone.png"
+    first = edge.request("GET", f"/{key}")
+    assert first.status_code == expected
+    assert first.headers["x-cache"] == "Error from cloudfront"
+    put_object(b"now it exists", key=key)
+    cached = edge.request("GET", f"/{key}")
+    assert cached.status_code == expected
+    assert len(edge.origin.requests_for(key)) == 1
+    _wait_past(TEST_TTLS[f"error_ttl_{expected}"])
+    fresh = edge.request("GET", f"/{key}")
+    assert fresh.status_code == 200
     assert fresh.content == b"now it exists"
+
+
+def test_keys_outside_the_policy_prefix_are_access_denied(edge, put_object) -> None:
+    key = put_object(key=f"private/edge-{time.time_ns()}.png")  # exists, but not readable
+    resp = edge.request("GET", f"/{key}")
+    assert resp.status_code == 403
+    assert resp.headers["x-cache"] == "Error from cloudfront"
+    assert b"AccessDenied" in resp.content
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])

@@ -86,6 +86,19 @@ def test_a_template_change_changes_the_vcl(tmp_path: Path) -> None:
     assert 'req.method !~ "^(GET|HEAD|OPTIONS)$"' not in after
 
 
+def test_origin_access_follows_the_bucket_policy(tmp_path: Path) -> None:
+    config = edge_config_from_template()
+    assert config.origin_read_prefixes == ("uploads/wishlist/",)
+    resource = '\n              Resource: !Sub "${UploadsBucket.Arn}/uploads/wishlist/*"'
+    condition = "\n              Condition:"
+    edited = _edited_template(
+        tmp_path,
+        (f"Action: s3:GetObject{resource}{condition}",
+         f"Action: [s3:GetObject, s3:ListBucket]{resource}{condition}"),
+    )  # fmt: skip
+    assert edge_config_from_template(edited).origin_lists_bucket is True
+
+
 def test_template_parameters_reach_the_headers_policy() -> None:
     config = edge_config_from_template(parameters={"WebAppOrigin": "http://127.0.0.1:8080"})
     cors = config.behaviors[0].headers.cors  # type: ignore[union-attr]

@@ -69,6 +69,7 @@ class LocalEdge:
         credentials: tuple[str, str] | None = None,
         http_port: int = 0,
         https_port: int = 0,
+        origin_lists_bucket: bool | None = None,
     ) -> None:
         if not cdn_hosts:
             raise ValueError("cdn_hosts: name at least one CDN host")
@@ -79,7 +80,14 @@ class LocalEdge:
         self.pop = pop
         self.via_id = secrets.token_hex(16)
         self.origin = SigningOrigin.for_endpoint(
-            origin_endpoint, bucket, region, credentials or _credentials()
+            origin_endpoint,
+            bucket,
+            region,
+            credentials or _credentials(),
+            read_prefixes=self.config.origin_read_prefixes,
+            lists_bucket=self.config.origin_lists_bucket
+            if origin_lists_bucket is None
+            else origin_lists_bucket,
         )
         self._ports_fixed = bool(http_port or https_port)
         self.http_port = http_port

@@ -63,6 +63,10 @@ class EdgeConfig:
     behaviors: tuple[Behavior, ...]
     error_ttls: tuple[tuple[int, int], ...]  # (status, ErrorCachingMinTTL) from the template
     default_error_ttl: int = DEFAULT_ERROR_TTL
+    # What the bucket policy lets CloudFront do: read keys under these prefixes, and list
+    # (without s3:ListBucket S3 answers a missing key 403, not 404).
+    origin_read_prefixes: tuple[str, ...] = ("",)
+    origin_lists_bucket: bool = True
 
     def error_ttl(self, status: int) -> int:
         return dict(self.error_ttls).get(status, self.default_error_ttl)

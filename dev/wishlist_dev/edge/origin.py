@@ -91,9 +91,20 @@ class OriginRequest:
 class SigningOrigin:
     """ThreadingHTTPServer on 127.0.0.1 that reads `bucket` through a SigV4 S3 client."""
 
-    def __init__(self, s3_client: Any, bucket: str, history: int = 1000) -> None:
+    def __init__(
+        self,
+        s3_client: Any,
+        bucket: str,
+        *,
+        read_prefixes: tuple[str, ...] = ("",),
+        lists_bucket: bool = True,
+        history: int = 1000,
+    ) -> None:
         self.s3 = s3_client
         self.bucket = bucket
+        # the bucket policy's grants to CloudFront, from the template (see EdgeConfig)
+        self.read_prefixes = read_prefixes
+        self.lists_bucket = lists_bucket
         self.faults = OriginFaults()
         self._requests: deque[OriginRequest] = deque(maxlen=history)
         self._lock = threading.Lock()
@@ -102,7 +113,14 @@ class SigningOrigin:
 
     @classmethod
     def for_endpoint(
-        cls, endpoint: str, bucket: str, region: str, credentials: tuple[str, str]
+        cls,
+        endpoint: str,
+        bucket: str,
+        region: str,
+        credentials: tuple[str, str],
+        *,
+        read_prefixes: tuple[str, ...] = ("",),
+        lists_bucket: bool = True,
     ) -> SigningOrigin:
         import boto3
         from botocore.config import Config
@@ -122,7 +140,7 @@ class SigningOrigin:
                 max_pool_connections=32,
             ),
         )
-        return cls(client, bucket)
+        return cls(client, bucket, read_prefixes=read_prefixes, lists_bucket=lists_bucket)
 
     @property
     def port(self) -> int:
@@ -162,8 +180,8 @@ class SigningOrigin:
         """Status, headers and body chunks for a signed GET/HEAD of `key`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if not key:
-            return _s3_error(403, "")
+        if not key or not key.startswith(self.read_prefixes):
+            return _s3_error(403, key)  # outside the policy's Resource: AccessDenied
         call = self.s3.get_object if method == "GET" else self.s3.head_object
         try:
             answer = call(Bucket=self.bucket, Key=key)
@@ -171,7 +189,7 @@ class SigningOrigin:
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 502))
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "NotFound", "404"):
-                status = 404
+                status = 404 if self.lists_bucket else 403  # S3 hides misses without List
             elif code in ("AccessDenied", "403"):
                 status = 403
             return _s3_error(status, key)

@@ -8,6 +8,7 @@ overrides); anything the edge cannot model raises `TemplateError` naming the fie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,52 @@ def edge_config_from_template(
         for e in config.get("CustomErrorResponses", [])
         if "ErrorCachingMinTTL" in e
     }
-    return EdgeConfig(behaviors=tuple(behaviors), error_ttls=tuple(sorted(errors.items())))
+    prefixes, lists = _origin_access(resolver, resources)
+    return EdgeConfig(
+        behaviors=tuple(behaviors),
+        error_ttls=tuple(sorted(errors.items())),
+        origin_read_prefixes=prefixes,
+        origin_lists_bucket=lists,
+    )
+
+
+def _origin_access(
+    resolver: _Resolver, resources: Mapping[str, Any]
+) -> tuple[tuple[str, ...], bool]:
+    """What the bucket policies grant CloudFront (OAC service principal or OAI user)."""
+    prefixes: list[str] = []
+    lists = False
+    for res in resources.values():
+        if res.get("Type") != "AWS::S3::BucketPolicy":
+            continue
+        policy = resolver.resolve(res["Properties"]["PolicyDocument"])
+        for st in policy.get("Statement", []):
+            principal = st.get("Principal")
+            if st.get("Effect") != "Allow" or not isinstance(principal, Mapping):
+                continue
+            if principal.get("Service") != "cloudfront.amazonaws.com" and (
+                "CanonicalUser" not in principal
+            ):
+                continue
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            lists = lists or "s3:ListBucket" in actions
+            if "s3:GetObject" in actions:
+                resources_ = (
+                    st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                )
+                prefixes.extend(_object_prefix(r) for r in resources_)
+    if not prefixes:
+        raise TemplateError("no bucket policy statement lets CloudFront s3:GetObject")
+    return tuple(dict.fromkeys(prefixes)), lists
+
+
+def _object_prefix(resource: Any) -> str:
+    """`!Sub "${UploadsBucket.Arn}/uploads/wishlist/*"` -> `uploads/wishlist/`."""
+    text = resource.get("Fn::Sub") if isinstance(resource, Mapping) else resource
+    match = re.fullmatch(r"(?:\$\{[^}]+\}|arn:[^/]+)/(.*)\*", str(text))
+    if not match:
+        raise TemplateError(f"cannot read an object prefix from the bucket policy: {text!r}")
+    return match.group(1)
 
 
 def _cache_policy(raw: Mapping[str, Any]) -> CachePolicy:

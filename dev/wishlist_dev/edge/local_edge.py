@@ -52,7 +52,14 @@ def _credentials() -> tuple[str, str]:
 
 
 class LocalEdge:
-    """A CloudFront-shaped edge for one bucket, configured from deploy/'s template."""
+    """A CloudFront-shaped edge for one bucket, configured from deploy/'s template.
+
+    `cdn_hosts`: served names (the first is the default; `*.localhost` ones also get plain
+    HTTP). `parameters`: template parameter overrides. `ttl_overrides`: see
+    `EdgeConfig.with_ttl_overrides` (tests shorten error caching). `config` replaces the
+    template entirely. `origin_lists_bucket`: None follows the bucket policy (404 vs 403
+    for missing keys). Ports 0 are chosen free at the first start and kept across restarts.
+    """
 
     def __init__(
         self,
@@ -89,7 +96,7 @@ class LocalEdge:
             if origin_lists_bucket is None
             else origin_lists_bucket,
         )
-        self._ports_fixed = bool(http_port or https_port)
+        self._wanted_ports = (http_port, https_port)
         self.http_port = http_port
         self.https_port = https_port
         self._proxy_port = 0
@@ -148,7 +155,7 @@ class LocalEdge:
             self._dir.chmod(0o755)  # varnishd's unprivileged user reads the VCL
             make_certificate(self._dir / "tls", self.cdn_hosts)
         self.origin.start()
-        attempts = 1 if (self._ports_fixed or self._proxy_port) else 3
+        attempts = 1 if (all(self._wanted_ports) or self._proxy_port) else 3
         for attempt in range(attempts):
             if not self._proxy_port or attempt:
                 self._pick_ports()
@@ -162,8 +169,8 @@ class LocalEdge:
         return self
 
     def _pick_ports(self) -> None:
-        if not self._ports_fixed:
-            self.http_port, self.https_port = free_port(), free_port()
+        self.http_port = self._wanted_ports[0] or free_port()
+        self.https_port = self._wanted_ports[1] or free_port()
         self._proxy_port = free_port()
 
     def _start_daemons(self) -> None:

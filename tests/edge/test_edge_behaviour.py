@@ -266,14 +266,17 @@ def test_purge_is_exact_or_prefix_and_loopback_only(edge, put_object) -> None:
     assert edge.purge('/bad"path') == 400
 
 
-def test_stopped_edge_refuses_connections_and_comes_back(start_edge, put_object) -> None:
-    edge = start_edge()
+def test_stopped_edge_refuses_connections_and_comes_back(edge, put_object) -> None:
     key = put_object()
     assert edge.request("GET", f"/{key}").status_code == 200
+    ports = (edge.http_port, edge.https_port)
     edge.stop()
-    with pytest.raises(httpx.ConnectError):
-        edge.request("GET", f"/{key}", timeout=2)
-    edge.start()
+    try:
+        with pytest.raises(httpx.ConnectError):
+            edge.request("GET", f"/{key}", timeout=2)
+    finally:
+        edge.start()
+    assert (edge.http_port, edge.https_port) == ports  # same URLs after a restart
     again = edge.request("GET", f"/{key}")
     assert again.status_code == 200
     assert again.headers["x-cache"] == "Miss from cloudfront"  # a restart empties the cache

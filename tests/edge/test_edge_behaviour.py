@@ -53,6 +53,22 @@ def test_head_is_cached_like_get(edge, put_object) -> None:
     assert get.content == b"head-body"
 
 
+def test_compressible_types_are_gzipped_like_compress_true(edge, put_object) -> None:
+    svg_body = b"<svg xmlns='http://www.w3.org/2000/svg'>" + b"<g/>" * 500 + b"</svg>"
+    svg = put_object(svg_body, content_type="image/svg+xml")
+    png = put_object(b"\x89PNG" + b"\x00" * 4000)
+    tiny = put_object(b"<svg/>", content_type="image/svg+xml")
+    gz = {"Accept-Encoding": "gzip"}
+    zipped = edge.request("GET", f"/{svg}", headers=gz)
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.content == svg_body  # httpx decodes it
+    plain = edge.request("GET", f"/{svg}", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == svg_body
+    assert "content-encoding" not in edge.request("GET", f"/{png}", headers=gz).headers
+    assert "content-encoding" not in edge.request("GET", f"/{tiny}", headers=gz).headers
+
+
 def test_a_new_version_misses(edge, put_object) -> None:
     key = put_object()
     assert edge.request("GET", f"/{key}?v=1").headers["x-cache"] == "Miss from cloudfront"

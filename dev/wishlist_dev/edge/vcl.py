@@ -16,6 +16,11 @@ from wishlist_dev.edge.model import (
     EdgeConfig,
 )
 
+# The main types of CloudFront's "file types that CloudFront compresses" list.
+COMPRESSIBLE_TYPES = (
+    r"(?i)^(text/(css|csv|html|javascript|plain|xml|tab-separated-values)|image/svg\+xml"
+    r"|application/(json|javascript|x-javascript|xml|xhtml\+xml|rss\+xml|wasm|pdf)|font/)"
+)
 _HOST = re.compile(r"^[a-z0-9*]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _VCL_UNSAFE = re.compile(r'["\n\r{}]')
 
@@ -100,6 +105,7 @@ def render_vcl(config: EdgeConfig, params: VclParams) -> str:
             error_ttls=config.error_ttls,
             default_error_ttl=config.default_error_ttl,
             error_ttl_502=config.error_ttl(502),
+            compressible_types=COMPRESSIBLE_TYPES,
             cached_error_codes=CACHED_ERROR_CODES,
             no_store_error_codes=ERRORS_HONOURING_NO_STORE,
             hosts_regex=hosts_regex(params.cdn_hosts),

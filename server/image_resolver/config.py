@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     rollout_group_id: str = "wishlist-image-cdn"
     cdn_rollout_percent: int | None = Field(None, ge=0, le=100)
     admin_token: SecretStr | None = None
+    local_edge_purge_url: str | None = None  # dev/test: a local edge to BAN after invalidating
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -82,6 +83,15 @@ class Settings(BaseSettings):
         if self.cdn_url_scheme == "http" and not domain.endswith(".localhost"):
             raise ValueError("CDN_URL_SCHEME=http is only for a local demo CDN under .localhost")
         return self
+
+    @field_validator("local_edge_purge_url", mode="before")
+    @classmethod
+    def _purge_url_is_loopback(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        from image_resolver.edge_purge import check_purge_url
+
+        return check_purge_url(str(value))
 
     @field_validator("allowed_key_prefix")
     @classmethod

@@ -1,23 +1,26 @@
-"""`wishlist-api demo`: moto S3 + a real resolver + the API on loopback, seeded, with a token.
+"""`wishlist-api demo`: moto S3 + the local edge + a real resolver + the API, seeded.
 
-Nothing leaves 127.0.0.1: the CDN domain is a placeholder string unless
-CLOUDFRONT_DISTRIBUTION_DOMAIN is set, and S3/CloudFront are moto's local server.
+Nothing leaves 127.0.0.1. The CDN is the local edge (Varnish configured from deploy/'s
+template) under `cdn.localhost`, which browsers resolve to loopback without DNS; it is
+plain HTTP because no browser trusts the edge's own certificate (production: https on
+*.cloudfront.net). S3, SSM and CloudFront's API are moto's local server.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import shlex
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 
 from image_resolver import logsetup
-from image_resolver.config import PLACEHOLDER_CDN_DOMAIN
 from image_resolver.config import load_settings as load_resolver_settings
 from image_resolver.embedded import EmbeddedResolver
 from image_resolver.localaws import LocalAws
@@ -26,8 +29,14 @@ from wishlist_api.auth import mint_token
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.demo_data import DEMO_USER, seed
 from wishlist_api.migrate import upgrade
+from wishlist_api.pages import set_session_cookie
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.settings import load_settings
+from wishlist_dev.edge import LocalEdge
+
+DEMO_CDN_HOST = "cdn.localhost"
+DEMO_SIGN_IN = "/demo/sign-in"
+RESOLVER_PORT = 50051  # the CLI's default target, so README commands work as written
 
 
 def _fresh(path: Path) -> Path:
@@ -57,23 +66,31 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
         return 1
 
     aws = LocalAws().start()
+    edge: LocalEdge | None = None
     resolver: EmbeddedResolver | None = None
+    base = f"http://127.0.0.1:{port}"
     try:
         dist_id, _ = aws.create_distribution()
-        domain = os.environ.get("CLOUDFRONT_DISTRIBUTION_DOMAIN") or PLACEHOLDER_CDN_DOMAIN
-        admin_token = secrets.token_urlsafe(24)
+        edge = LocalEdge(
+            aws.endpoint, aws.bucket, cdn_hosts=[DEMO_CDN_HOST], parameters={"WebAppOrigin": base}
+        ).start()
+        domain = f"{DEMO_CDN_HOST}:{edge.http_port}"
+        admin_token = secrets.token_urlsafe(32)
         rollout_file = _fresh(state / "rollout.json")
         resolver = EmbeddedResolver(
             load_resolver_settings(
                 cloudfront_distribution_domain=domain,
+                cdn_url_scheme="http",
                 cloudfront_distribution_id=dist_id,
+                local_edge_purge_url=edge.purge_url,
                 s3_bucket=aws.bucket,
                 aws_region=aws.region,
                 s3_endpoint_url=aws.endpoint,
                 s3_fallback_mode="presigned",
                 admin_token=admin_token,
                 rollout_store=rollout_file.as_uri(),
-                grpc_port=0,
+                grpc_host="127.0.0.1",
+                grpc_port=RESOLVER_PORT if _port_free(RESOLVER_PORT) else 0,
                 metrics_port=0,
             ),
             session=aws.session(),
@@ -94,40 +111,108 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
             jwt_public_key=None,
             jwt_jwks_url=None,
             images_enabled=True,
+            session_cookie_secure=False,  # the demo is plain HTTP on loopback
         )
         token = mint_token(jwt_secret, DEMO_USER, ttl_seconds=12 * 3600)
-        base = f"http://127.0.0.1:{port}"
-        placeholder = (
-            " (PLACEHOLDER: not a real distribution)" if domain == PLACEHOLDER_CDN_DOMAIN else ""
-        )
+        app = create_app(settings, engine=engine)
+        _add_demo_sign_in(app, token)
         print(
-            f"""
-Wishlist API demo (everything on 127.0.0.1)
-  API          {base}   OpenAPI: {base}/openapi.json
-  CDN domain   {domain}{placeholder}
-  S3 (moto)    {aws.endpoint}/{aws.bucket}
-  Resolver     {resolver.target}   rollout file: {rollout_file}
-  Database     {db_url}
-
-List {DEMO_USER}'s items (CDN imageUrls, legacy rows converted):
-  curl -s -H {shlex.quote("Authorization: Bearer " + token)} {base}/api/wishlist
-
-Send 10% of users to the CDN, the rest to presigned S3 URLs (served by moto):
-  ADMIN_TOKEN={admin_token} image-resolver rollout set --percent 10 --target {resolver.target}
-
-Ctrl-C stops everything.
-""",
+            _banner(
+                base=base,
+                domain=domain,
+                aws=aws,
+                edge=edge,
+                resolver=resolver,
+                rollout_file=rollout_file,
+                db_url=db_url,
+                token=token,
+                admin_token=admin_token,
+                jwt_secret=jwt_secret,
+            ),
             flush=True,
         )
-        config = uvicorn.Config(
-            create_app(settings, engine=engine), log_level="warning", access_log=False
-        )
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[sock])  # returns on SIGINT/SIGTERM
         engine.dispose()
     finally:
         sock.close()
         if resolver is not None:
             resolver.stop()
+        if edge is not None:
+            edge.close()
         aws.stop()
         print("demo stopped", flush=True)
     return 0
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _add_demo_sign_in(app: FastAPI, token: str) -> None:
+    """One click (or the printed link) signs the browser in as demo-user. Demo only."""
+
+    async def sign_in(request: Request) -> RedirectResponse:
+        response = RedirectResponse("/gallery", status_code=303)
+        set_session_cookie(request, response, token)
+        return response
+
+    app.add_api_route(DEMO_SIGN_IN, sign_in, methods=["GET", "POST"], include_in_schema=False)
+    app.state.demo_sign_in = DEMO_SIGN_IN
+
+
+def _banner(
+    *,
+    base: str,
+    domain: str,
+    aws: LocalAws,
+    edge: LocalEdge,
+    resolver: EmbeddedResolver,
+    rollout_file: Path,
+    db_url: str,
+    token: str,
+    admin_token: str,
+    jwt_secret: str,
+) -> str:
+    """Every command is complete: absolute paths, so it works pasted into a fresh shell."""
+    bindir = Path(sys.executable).parent
+    cli = shlex.quote(str(bindir / "image-resolver"))
+    api_cli = shlex.quote(str(bindir / "wishlist-api"))
+    target = "" if resolver.port == RESOLVER_PORT else f" --target {resolver.target}"
+    auth = shlex.quote("Authorization: Bearer " + token)
+    key = f"uploads/wishlist/{DEMO_USER}/new-1.png"
+    return f"""
+Wishlist demo (everything on 127.0.0.1)
+
+  Open the gallery (signs you in as {DEMO_USER}):  {base}{DEMO_SIGN_IN}
+
+  API          {base}   OpenAPI: {base}/openapi.json
+  CDN          http://{domain}   (local edge: Varnish, rules from deploy/;
+               TLS for *.cloudfront.net names on 127.0.0.1:{edge.https_port})
+  S3 (moto)    {aws.endpoint}/{aws.bucket}   (private: anonymous reads get 403)
+  Resolver     {resolver.target}   rollout file: {rollout_file}
+  Database     {db_url}
+
+List {DEMO_USER}'s items (CDN imageUrls, legacy rows converted):
+  curl -s -H {auth} {base}/api/wishlist
+
+Resolve one key, check health:
+  {cli} resolve {key} --user-id {DEMO_USER}{target}
+  {cli} health{target}
+
+Send 10% of users to the CDN, the rest to presigned S3 URLs; the kill switch:
+  ADMIN_TOKEN={admin_token} {cli} rollout set --percent 10{target}
+  ADMIN_TOKEN={admin_token} {cli} rollout set --disable-cdn{target}
+
+Upload an image (upload-url -> POST the form to S3 -> attach): README, "Upload an image".
+
+A token for another user:
+  JWT_SECRET={jwt_secret} {api_cli} token --sub another-user
+
+Ctrl-C stops everything.
+"""

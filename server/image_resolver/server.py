@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from image_resolver import metrics
 from image_resolver.config import Settings
+from image_resolver.grpc_api.drain import Gate
 from image_resolver.grpc_api.image_service import SERVICE_NAME as IMAGE_SERVICE
 from image_resolver.grpc_api.image_service import ImageUrlServicer, UploadIssuer
+from image_resolver.grpc_api.registry import add_service
 from image_resolver.grpc_api.rollout_service import SERVICE_NAME as ROLLOUT_SERVICE
 from image_resolver.grpc_api.rollout_service import RolloutServicer
 from image_resolver.invalidation import Invalidator
@@ -26,7 +30,7 @@ from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.live import LiveRollout
 from image_resolver.rollout.store import open_store
 from image_resolver.urls import UrlRules
-from wishlist.images.v1 import image_url_service_pb2_grpc, rollout_service_pb2_grpc
+from wishlist.images.v1 import image_url_service_pb2, rollout_service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +118,15 @@ class RunningServer:
     port: int
     health: health.aio.HealthServicer
     components: Components
+    gate: Gate
 
     async def stop(self, grace: float) -> None:
-        """Flip health to NOT_SERVING first so balancers drain us, then finish in-flight RPCs."""
+        """Flip health to NOT_SERVING so balancers drain us, refuse new calls until none
+        arrive (see drain.py), then stop the core and let in-flight RPCs finish in `grace`."""
+        started = time.monotonic()
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        await self.gate.drain(grace)
+        await self.server.stop(max(0.0, grace - (time.monotonic() - started)))
         self.components.rollout.stop()
 
 
@@ -137,23 +145,21 @@ async def start(
         ]
     )
     token = settings.admin_token.get_secret_value().encode() if settings.admin_token else None
-    image_url_service_pb2_grpc.add_ImageUrlServiceServicer_to_server(
-        ImageUrlServicer(
-            components.resolver,
-            max_batch=settings.max_batch,
-            uploads=components.uploads,
-            invalidator=components.invalidator,
-            admin_token=token,
-        ),
-        server,
+    gate = Gate()
+    servicer = ImageUrlServicer(
+        components.resolver,
+        max_batch=settings.max_batch,
+        uploads=components.uploads,
+        invalidator=components.invalidator,
+        admin_token=token,
     )
+    add_service(server, servicer, _service(image_url_service_pb2, "ImageUrlService"), gate)
     services = [IMAGE_SERVICE]
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     if token is not None:
-        rollout_service_pb2_grpc.add_RolloutServiceServicer_to_server(
-            RolloutServicer(components.rollout, token), server
-        )
+        rollout = RolloutServicer(components.rollout, token)
+        add_service(server, rollout, _service(rollout_service_pb2, "RolloutService"), gate)
         services.append(ROLLOUT_SERVICE)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -167,7 +173,11 @@ async def start(
     for name in ("", *services):
         await health_servicer.set(name, SERVING)
     components.rollout.start()
-    return RunningServer(server, bound, health_servicer, components)
+    return RunningServer(server, bound, health_servicer, components, gate)
+
+
+def _service(module: Any, name: str) -> ServiceDescriptor:
+    return module.DESCRIPTOR.services_by_name[name]  # type: ignore[no-any-return]
 
 
 def _describe(settings: Settings, running: RunningServer) -> dict[str, object]:

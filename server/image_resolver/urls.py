@@ -8,12 +8,12 @@ stored ref may be a foreign URL or carry a presign signature.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from image_resolver.errors import FieldError
+from image_resolver.memo import ByteBoundedMemo
 
 # One quoting rule for CDN URLs, S3 URLs and invalidation paths: botocore quotes S3
 # keys with safe="/~", so all three spell the same key the same way.
@@ -21,7 +21,8 @@ _KEY_SAFE = "/~"
 MAX_KEY_BYTES = 1024
 MAX_VERSION_CHARS = 128
 MAX_REF_CHARS = 4096
-PARSE_CACHE_SIZE = 16384
+# Bytes the legacy-URL parse memo may hold (refs, keys, paths and their overhead).
+PARSE_CACHE_BYTES = 8 * 1024 * 1024
 
 # Keys made only of these characters need no quoting and no slow-path checks.
 _PLAIN_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9_.~-]+"
@@ -86,7 +87,9 @@ class UrlRules:
     _plain_key: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _s3_base: str = field(init=False, repr=False, compare=False)
     _endpoint_host: str | None = field(init=False, repr=False, compare=False)
-    _parse_cached: Callable[[str, str], ParsedRef] = field(init=False, repr=False, compare=False)
+    _parse_cached: ByteBoundedMemo[str, str, ParsedRef] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.allowed_prefix.endswith("/") or self.allowed_prefix.startswith("/"):
@@ -101,9 +104,12 @@ class UrlRules:
         host = urlsplit(self.s3_endpoint).netloc.lower() if self.s3_endpoint else None
         object.__setattr__(self, "_endpoint_host", host)
         # Legacy URLs cost ~7 us to take apart and the same rows are shown again and again;
-        # the parse is pure, so accepted results are memoised (refusals are not cached).
+        # the parse is pure, so accepted results are memoised (refusals are not cached),
+        # within a byte budget: refs run to 4 KB, so a count bound is no memory bound.
         object.__setattr__(
-            self, "_parse_cached", lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_slow)
+            self,
+            "_parse_cached",
+            ByteBoundedMemo(self._parse_slow, PARSE_CACHE_BYTES, _parsed_size),
         )
 
     def _compute_s3_base(self) -> str:
@@ -113,6 +119,11 @@ class UrlRules:
             # A dotted bucket breaks the *.s3 wildcard certificate: use path-style.
             return f"https://s3.{self.region}.amazonaws.com/{self.bucket}/"
         return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+
+    @property
+    def parse_cache_bytes(self) -> int:
+        """Bytes the legacy-URL memo holds now (at most PARSE_CACHE_BYTES)."""
+        return self._parse_cached.bytes
 
     # ---- key -> URL -------------------------------------------------------------
 
@@ -220,6 +231,12 @@ class UrlRules:
             key.encode("utf-8")
         except UnicodeEncodeError:
             raise RefError("bad_encoding", "key is not valid UTF-8") from None
+
+
+def _parsed_size(ref: str, version: str, parsed: ParsedRef) -> int:
+    """What one memo entry keeps alive: four strings plus ~200 bytes of containers."""
+    strings = (ref, version, parsed.key, parsed.path, parsed.version)
+    return 200 + sum(sys.getsizeof(s) for s in strings)
 
 
 def check_version(version: str) -> str:

@@ -6,21 +6,18 @@ dropped a call it had already taken from the client.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import pytest
 
-from tests.conftest import BUCKET, CDN
+from tests.conftest import BUCKET
+from tests.integration.serve_process import serve_process
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
@@ -28,54 +25,12 @@ IN_FLIGHT = 32
 REFS = [f"https://s3.amazonaws.com/{BUCKET}/uploads/wishlist/u/{i}.jpg" for i in range(1000)]
 
 
-def _wait_for_log(
-    proc: subprocess.Popen[str], message: str, timeout: float = 30
-) -> dict[str, object]:
-    """Read the server's JSON log lines until `message`; returns that line."""
-    assert proc.stderr is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("msg") == message:
-            return dict(entry)
-    raise AssertionError(f"server never logged {message!r}")
-
-
 @pytest.fixture
-def served(local_aws, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    env = {
-        **os.environ,
-        "CLOUDFRONT_DISTRIBUTION_DOMAIN": CDN,
-        "S3_BUCKET": BUCKET,
-        "S3_ENDPOINT_URL": local_aws.endpoint,
-        "S3_FALLBACK_MODE": "public",
-        "CDN_ROLLOUT_PERCENT": "50",
-        "METRICS_PORT": "0",
-        "SHUTDOWN_GRACE_SECONDS": "20",
-        "LOG_FORMAT": "json",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "image_resolver.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        port = int(str(_wait_for_log(proc, "image-resolver serving")["port"]))
-        # Keep reading the log so the server never blocks on a full pipe.
-        threading.Thread(target=proc.stderr.read, daemon=True).start()  # type: ignore[union-attr]
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
+def served(local_aws) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    with serve_process(
+        local_aws.endpoint, CDN_ROLLOUT_PERCENT="50", SHUTDOWN_GRACE_SECONDS="20"
+    ) as running:
+        yield running
 
 
 def test_sigterm_with_32_batches_in_flight_cancels_nothing(served) -> None:

@@ -285,3 +285,22 @@ def test_quote_key_is_the_botocore_rule() -> None:
 
     for key in ("uploads/wishlist/a b+c~d", "uploads/wishlist/\u00e9\u00e8/\U0001f600.png"):
         assert quote_key(key) == "/".join(percent_encode(p) for p in key.split("/"))
+
+
+# ---- the legacy-URL parse memo ---------------------------------------------------
+
+
+def test_parse_memo_is_bounded_by_bytes_not_entries() -> None:
+    from image_resolver.urls import PARSE_CACHE_BYTES
+
+    rules = UrlRules(bucket=BUCKET, region="us-east-1", cdn_domain=CDN)
+    big = "%C3%A9" * 490  # a 980-byte name, ~3 KB once percent-encoded
+    urls = [
+        f"https://{BUCKET}.s3.amazonaws.com/uploads/wishlist/u/{i}/{big}.jpg" for i in range(6000)
+    ]
+    for url in urls:
+        rules.parse(url)
+    assert 0 < rules.parse_cache_bytes <= PARSE_CACHE_BYTES
+    again = rules.parse(urls[-1])  # recent entries stay memoised and correct
+    assert again.key == f"uploads/wishlist/u/5999/{'é' * 490}.jpg"
+    assert rules.parse(urls[0]).key.startswith("uploads/wishlist/u/0/")  # evicted, parsed again

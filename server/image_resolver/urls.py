@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -27,6 +28,9 @@ PARSE_CACHE_BYTES = 8 * 1024 * 1024
 # Keys made only of these characters need no quoting and no slow-path checks.
 _PLAIN_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9_.~-]+"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters that are invisible or reorder text (bidi overrides, zero-width spaces, soft
+# hyphens, BOM, line/paragraph separators): a key holding one displays as another name.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+"
 # Every S3 endpoint spelling we have stored: legacy global, s3-REGION, s3.REGION,
 # dualstack, FIPS, accelerate, website and external-1, with optional virtual-host bucket.
@@ -218,6 +222,8 @@ class UrlRules:
             raise RefError("too_long", f"key is longer than {MAX_KEY_BYTES} bytes")
         if _CONTROL.search(key):
             raise RefError("control_char", "key contains control characters")
+        if has_invisible(key):
+            raise RefError("invisible_char", "key contains invisible or bidi characters")
         if "\\" in key:
             raise RefError("backslash", "key contains a backslash")
         segments = key.split("/")
@@ -239,9 +245,19 @@ def _parsed_size(ref: str, version: str, parsed: ParsedRef) -> int:
     return 200 + sum(sys.getsizeof(s) for s in strings)
 
 
+def has_invisible(text: str) -> bool:
+    """True if `text` holds a format, control or line/paragraph-separator character."""
+    if text.isascii():
+        return _CONTROL.search(text) is not None
+    category = unicodedata.category
+    return any(category(char) in _INVISIBLE_CATEGORIES for char in text)
+
+
 def check_version(version: str) -> str:
     """A cache-busting token: short and printable; it is URL-encoded where used."""
-    if version and (len(version) > MAX_VERSION_CHARS or _CONTROL.search(version)):
+    if version and (
+        len(version) > MAX_VERSION_CHARS or _CONTROL.search(version) or has_invisible(version)
+    ):
         raise RefError(
             "bad_version", f"must be at most {MAX_VERSION_CHARS} printable characters", "version"
         )

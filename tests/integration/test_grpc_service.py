@@ -299,3 +299,20 @@ def test_malformed_protobuf_is_invalid_argument_logged_once_and_counted(
     ]
     assert [r.getMessage() for r in lines] == ["request refused: malformed message"]
     assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_bidi_and_zero_width_keys_are_refused_with_field_errors(start_resolver) -> None:
+    server = start_resolver()
+    spoofed = ["uploads/wishlist/u-1/photo\u202egpj.exe", "uploads/wishlist/u-1/a\u200b.jpg"]
+    with ImageResolverClient(server.target) as client:
+        for ref in spoofed:
+            with pytest.raises(ResolverCallError) as caught:
+                client.resolve(ref)
+            assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+            assert caught.value.field == "image.ref"
+        got = client.batch_resolve([KEY, *spoofed])
+    assert isinstance(got[0], ResolvedImage)
+    for i in (1, 2):
+        err = got[i]
+        assert isinstance(err, ResolveError)
+        assert (err.code, err.field) == (code_pb2.INVALID_ARGUMENT, f"images[{i}].ref")

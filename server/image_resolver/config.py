@@ -13,6 +13,7 @@ from image_resolver.urls import is_valid_hostname
 
 PLACEHOLDER_CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+MIN_ADMIN_TOKEN = 32
 
 
 class Settings(BaseSettings):
@@ -74,11 +75,16 @@ class Settings(BaseSettings):
 
     @field_validator("admin_token")
     @classmethod
-    def _token_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value() == "":
+    def _token_is_strong_and_sendable(cls, value: SecretStr | None) -> SecretStr | None:
+        # gRPC metadata carries printable ASCII only, and a short or blank token is guessable.
+        if value is None or value.get_secret_value() == "":
             return None
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters")
+        token = value.get_secret_value()
+        if len(token) < MIN_ADMIN_TOKEN or not all("!" <= c <= "~" for c in token):
+            raise ValueError(
+                f"must be at least {MIN_ADMIN_TOKEN} printable ASCII characters without "
+                "whitespace (e.g. openssl rand -hex 32)"
+            )
         return value
 
     @property

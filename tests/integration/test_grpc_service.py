@@ -174,7 +174,7 @@ def test_reflection_lists_services(start_resolver) -> None:
 
 
 def test_admin_service_registered_only_with_token(start_resolver) -> None:
-    names = _reflected_services(start_resolver(admin_token="x" * 20).target)
+    names = _reflected_services(start_resolver(admin_token="x" * 32).target)
     assert "wishlist.images.v1.RolloutService" in names
 
 

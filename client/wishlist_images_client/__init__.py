@@ -6,6 +6,7 @@ from wishlist_images_client.client import ImageResolverClient
 from wishlist_images_client.types import (
     ImageRef,
     Invalidation,
+    InvalidationsCreated,
     Origin,
     ResolvedImage,
     ResolveError,
@@ -18,6 +19,7 @@ __all__ = [
     "ImageRef",
     "ImageResolverClient",
     "Invalidation",
+    "InvalidationsCreated",
     "Origin",
     "ResolveError",
     "ResolvedImage",

@@ -12,11 +12,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import grpc
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import rollout_service_pb2 as rpb
-from wishlist_images_client.types import ImageRef, as_ref, error_from
+from wishlist_images_client.types import (
+    ImageRef,
+    InvalidationsCreated,
+    as_ref,
+    error_from,
+    invalidations_from,
+)
 
 MAX_BATCH = 1000
 IMAGE_SERVICE = "wishlist.images.v1.ImageUrlService"
@@ -24,13 +31,26 @@ ROLLOUT_SERVICE = "wishlist.images.v1.RolloutService"
 
 
 class ResolverCallError(Exception):
-    """A failed call: the gRPC code, the server's message and, for bad input, the field."""
+    """A failed call: the gRPC code, the server's message and, for bad input, the field.
 
-    def __init__(self, code: grpc.StatusCode, message: str, field: str = "") -> None:
+    `retry_after`: seconds the server suggests waiting (RetryInfo), if any.
+    `created`: for InvalidateImages, the batches CloudFront accepted before the failure.
+    """
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        field: str = "",
+        retry_after: float | None = None,
+        created: InvalidationsCreated | None = None,
+    ) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after
+        self.created = created
 
 
 def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
@@ -78,8 +98,25 @@ def call_error(err: grpc.RpcError) -> ResolverCallError:
     code = call.code() if callable(getattr(call, "code", None)) else grpc.StatusCode.UNKNOWN
     message = call.details() if callable(getattr(call, "details", None)) else str(err)
     status = rpc_status.from_call(call) if hasattr(call, "trailing_metadata") else None
-    field = error_from(status).field if status is not None else ""
-    return ResolverCallError(code, message or "", field)
+    if status is None:
+        return ResolverCallError(code, message or "")
+    retry_after, created = _retry_and_created(status)
+    return ResolverCallError(code, message or "", error_from(status).field, retry_after, created)
+
+
+def _retry_and_created(
+    status: status_pb2.Status,
+) -> tuple[float | None, InvalidationsCreated | None]:
+    retry_after: float | None = None
+    created: InvalidationsCreated | None = None
+    for detail in status.details:
+        retry = error_details_pb2.RetryInfo()
+        batches = pb.InvalidationsCreated()
+        if detail.Unpack(retry):
+            retry_after = retry.retry_delay.ToNanoseconds() / 1e9
+        elif detail.Unpack(batches):
+            created = InvalidationsCreated(invalidations_from(batches), batches.paths_created)
+    return retry_after, created
 
 
 def resolve_request(ref: ImageRef | str, user_id: str) -> pb.ResolveImageUrlRequest:

@@ -60,6 +60,15 @@ class Invalidation:
 
 
 @dataclass(frozen=True)
+class InvalidationsCreated:
+    """What a failed invalidate() had already started: batch i covers the i-th 1000 of the
+    de-duplicated paths (`paths` of each item is empty, to keep error trailers small)."""
+
+    invalidations: tuple[Invalidation, ...]
+    paths_created: int
+
+
+@dataclass(frozen=True)
 class RolloutInfo:
     percent: int
     cdn_enabled: bool
@@ -112,6 +121,12 @@ def upload_from(msg: pb.CreateUploadUrlResponse) -> UploadForm:
         _time(msg.expires_at, msg.HasField("expires_at")),
         msg.max_bytes,
     )
+
+
+def invalidations_from(
+    msg: pb.InvalidateImagesResponse | pb.InvalidationsCreated,
+) -> tuple[Invalidation, ...]:
+    return tuple(Invalidation(i.id, i.status, tuple(i.paths)) for i in msg.invalidations)
 
 
 def rollout_from(msg: rpb.Rollout) -> RolloutInfo:

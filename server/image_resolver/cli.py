@@ -54,7 +54,10 @@ def _call(fn: Callable[[], Any]) -> int:
     try:
         fn()
     except ResolverCallError as exc:
-        print(f"image-resolver: {exc.code.name}: {exc.message}", file=sys.stderr)
+        wait = f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""
+        print(f"image-resolver: {exc.code.name}: {exc.message}{wait}", file=sys.stderr)
+        if exc.created is not None:  # what CloudFront accepted before the failure
+            _print_json(asdict(exc.created))
         return 1
     return 0
 

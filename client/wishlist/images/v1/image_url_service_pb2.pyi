@@ -128,3 +128,11 @@ class InvalidateImagesResponse(_message.Message):
     INVALIDATIONS_FIELD_NUMBER: _ClassVar[int]
     invalidations: _containers.RepeatedCompositeFieldContainer[Invalidation]
     def __init__(self, invalidations: _Optional[_Iterable[_Union[Invalidation, _Mapping]]] = ...) -> None: ...
+
+class InvalidationsCreated(_message.Message):
+    __slots__ = ("invalidations", "paths_created")
+    INVALIDATIONS_FIELD_NUMBER: _ClassVar[int]
+    PATHS_CREATED_FIELD_NUMBER: _ClassVar[int]
+    invalidations: _containers.RepeatedCompositeFieldContainer[Invalidation]
+    paths_created: int
+    def __init__(self, invalidations: _Optional[_Iterable[_Union[Invalidation, _Mapping]]] = ..., paths_created: _Optional[int] = ...) -> None: ...

@@ -95,13 +95,15 @@ def _fallback_signer(settings: Settings, session: Any) -> FallbackSigner | None:
         return None
     from image_resolver.s3.presign import S3GetPresigner
 
-    return S3GetPresigner.from_boto3_session(
+    signer = S3GetPresigner.from_boto3_session(
         session,
         bucket=settings.s3_bucket,
         region=settings.aws_region,
         expires_in=settings.s3_presign_expires,
         endpoint_url=settings.s3_endpoint_url,
     )
+    signer.warm()  # the first credential read happens here, not on the event loop
+    return signer
 
 
 def _upload_issuer(settings: Settings, s3: Any) -> UploadIssuer:

@@ -110,7 +110,10 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
     ) -> pb.CreateUploadUrlResponse:
         if self.uploads is None:
             raise NotConfigured("uploads are not configured on this resolver")
-        form = self.uploads.issue(request.user_id, request.content_type, request.content_length)
+        # botocore signs the POST policy (~240 us, and may refresh credentials): off the loop.
+        form = await asyncio.to_thread(
+            self.uploads.issue, request.user_id, request.content_type, request.content_length
+        )
         return pb.CreateUploadUrlResponse(
             url=form.url,
             fields=form.fields,

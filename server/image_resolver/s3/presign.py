@@ -215,8 +215,9 @@ class S3GetPresigner:
 
     def _recheck_in_background(self) -> None:
         with self._lock:
-            if self._checking:
-                return
+            current = self._signing
+            if self._checking or (current and self._clock() < current.check_credentials_at):
+                return  # a check is running, or one just finished
             self._checking = True
         self._checker.submit(self._recheck)
 

@@ -91,10 +91,13 @@ def _time(msg: Timestamp, present: bool) -> datetime | None:
     return msg.ToDatetime(tzinfo=UTC) if present else None
 
 
+_ORIGINS = {int(o): o for o in Origin}
+
+
 def resolved_from(msg: pb.ResolvedImageUrl) -> ResolvedImage:
-    return ResolvedImage(
-        msg.url, Origin(msg.origin), _time(msg.expires_at, msg.HasField("expires_at"))
-    )
+    # A newer server may send an Origin this client does not know: still a usable URL.
+    origin = _ORIGINS.get(msg.origin, Origin.UNSPECIFIED)
+    return ResolvedImage(msg.url, origin, _time(msg.expires_at, msg.HasField("expires_at")))
 
 
 def error_from(status: status_pb2.Status) -> ResolveError:

@@ -56,6 +56,7 @@ def build_components(settings: Settings, session: Any = None) -> Components:
     from botocore.config import Config
 
     session = session or boto3.Session(region_name=settings.aws_region)
+    signing = _can_sign(settings, session)
     rules = UrlRules(
         bucket=settings.s3_bucket,
         region=settings.aws_region,
@@ -87,7 +88,36 @@ def build_components(settings: Settings, session: Any = None) -> Components:
         settings.cloudfront_distribution_id,
         rules,
     )
+    if not signing:
+        return Components(settings, rules, rollout, resolver, None, None)
     return Components(settings, rules, rollout, resolver, _upload_issuer(settings, s3), invalidator)
+
+
+class MissingCredentials(ValueError):
+    """No AWS credentials, and the settings need some; one line for the operator."""
+
+
+def _can_sign(settings: Settings, session: Any) -> bool:
+    """Whether AWS credentials exist. Without them the resolver still serves CDN and public
+    S3 URLs (nothing to sign), with uploads and invalidation off; settings that need a
+    signature on every path stop start-up instead of failing later, request by request."""
+    if session.get_credentials() is not None:
+        return True
+    needs = []
+    if settings.s3_fallback_mode == "presigned":
+        needs.append("S3_FALLBACK_MODE=presigned (use public, or provide credentials)")
+    if settings.rollout_store and not settings.rollout_store.startswith("file://"):
+        needs.append("an AWS ROLLOUT_STORE")
+    if needs:
+        raise MissingCredentials(
+            "no AWS credentials found (environment, profile, container or instance role), "
+            "needed by " + " and ".join(needs)
+        )
+    log.warning(
+        "no AWS credentials: serving CDN and public S3 URLs only; "
+        "CreateUploadUrl and InvalidateImages are off"
+    )
+    return False
 
 
 def _fallback_signer(settings: Settings, session: Any) -> FallbackSigner | None:

@@ -8,14 +8,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from tests.conftest import BUCKET, CDN
 
 
 def _wait_for_log(
-    proc: subprocess.Popen[str], message: str, timeout: float = 30
+    proc: subprocess.Popen[str], message: str, seen: list[str], timeout: float = 30
 ) -> dict[str, object]:
     """Read the server's JSON log lines until `message`; returns that line."""
     assert proc.stderr is not None
@@ -24,6 +24,7 @@ def _wait_for_log(
         line = proc.stderr.readline()
         if not line:
             break
+        seen.append(line)
         try:
             entry = json.loads(line)
         except ValueError:
@@ -34,13 +35,20 @@ def _wait_for_log(
 
 
 @contextmanager
-def serve_process(endpoint: str, **env: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """A resolver on 127.0.0.1 (free port) using moto at `endpoint`; yields (proc, port)."""
+def serve_process(
+    endpoint: str | None,
+    *,
+    base_env: Mapping[str, str] = os.environ,
+    startup_log: list[str] | None = None,
+    **env: str,
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """A resolver on 127.0.0.1 (free port) using moto at `endpoint`; yields (proc, port).
+    `startup_log` receives the log lines up to "image-resolver serving"."""
     full_env = {
-        **os.environ,
+        **base_env,
+        **({"S3_ENDPOINT_URL": endpoint} if endpoint else {}),
         "CLOUDFRONT_DISTRIBUTION_DOMAIN": CDN,
         "S3_BUCKET": BUCKET,
-        "S3_ENDPOINT_URL": endpoint,
         "S3_FALLBACK_MODE": "public",
         "METRICS_PORT": "0",
         "LOG_FORMAT": "json",
@@ -54,7 +62,8 @@ def serve_process(endpoint: str, **env: str) -> Iterator[tuple[subprocess.Popen[
         text=True,
     )
     try:
-        port = int(str(_wait_for_log(proc, "image-resolver serving")["port"]))
+        seen = startup_log if startup_log is not None else []
+        port = int(str(_wait_for_log(proc, "image-resolver serving", seen)["port"]))
         # Keep reading the log so the server never blocks on a full pipe.
         threading.Thread(target=proc.stderr.read, daemon=True).start()  # type: ignore[union-attr]
         yield proc, port

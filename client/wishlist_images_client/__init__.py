@@ -1,7 +1,7 @@
 """Typed Python client for the image-resolver gRPC service."""
 
 from wishlist_images_client.aio import AsyncImageResolverClient
-from wishlist_images_client.calls import ResolverCallError
+from wishlist_images_client.calls import ResolverCallError, tls_credentials
 from wishlist_images_client.client import ImageResolverClient
 from wishlist_images_client.types import (
     ImageRef,
@@ -26,4 +26,5 @@ __all__ = [
     "ResolverCallError",
     "RolloutInfo",
     "UploadForm",
+    "tls_credentials",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -81,6 +82,22 @@ def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
         ("grpc.min_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 2000),
     ]
+
+
+def tls_credentials(
+    ca_file: str | Path | None = None,
+    cert_file: str | Path | None = None,
+    key_file: str | Path | None = None,
+) -> grpc.ChannelCredentials:
+    """Channel credentials for a TLS resolver: `ca_file` to trust (default: the system
+    roots), and a client certificate and key when the server requires mTLS."""
+    if (cert_file is None) != (key_file is None):
+        raise ValueError("a client certificate needs its key, and the key its certificate")
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(ca_file).read_bytes() if ca_file else None,
+        private_key=Path(key_file).read_bytes() if key_file else None,
+        certificate_chain=Path(cert_file).read_bytes() if cert_file else None,
+    )
 
 
 def metadata(admin_token: str | None, request_id: str | None = None) -> list[tuple[str, str]]:

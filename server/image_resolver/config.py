@@ -6,7 +6,15 @@ import sys
 from collections.abc import Callable
 from typing import Literal, Protocol, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from image_resolver.urls import is_valid_hostname
@@ -35,6 +43,12 @@ class Settings(BaseSettings):
     grpc_host: str = "[::]"
     grpc_port: int = Field(50051, ge=0, le=65535)
     metrics_port: int = Field(9464, ge=0, le=65535)
+    # Unset: the gRPC host, so a resolver bound to loopback does not expose /metrics.
+    metrics_host: str | None = None
+    grpc_tls_cert_file: FilePath | None = None
+    grpc_tls_key_file: FilePath | None = None
+    grpc_tls_client_ca_file: FilePath | None = None  # set: clients need a certificate (mTLS)
+    admin_allow_plaintext: bool = False
     shutdown_grace_seconds: float = Field(20.0, ge=0, le=300)
     max_batch: int = Field(1000, ge=1, le=10000)
 
@@ -86,6 +100,19 @@ class Settings(BaseSettings):
                 "whitespace (e.g. openssl rand -hex 32)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if (self.grpc_tls_cert_file is None) != (self.grpc_tls_key_file is None):
+            raise ValueError("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together")
+        if self.grpc_tls_client_ca_file is not None and self.grpc_tls_cert_file is None:
+            raise ValueError("GRPC_TLS_CLIENT_CA_FILE needs GRPC_TLS_CERT_FILE/GRPC_TLS_KEY_FILE")
+        return self
+
+    @property
+    def metrics_bind_host(self) -> str:
+        """Where /metrics listens: METRICS_HOST, else the gRPC host without brackets."""
+        return self.metrics_host or self.grpc_host.strip("[]")
 
     @property
     def cdn_configured(self) -> bool:

@@ -24,6 +24,7 @@ from image_resolver.grpc_api.image_service import ImageUrlServicer, UploadIssuer
 from image_resolver.grpc_api.registry import add_service
 from image_resolver.grpc_api.rollout_service import SERVICE_NAME as ROLLOUT_SERVICE
 from image_resolver.grpc_api.rollout_service import RolloutServicer
+from image_resolver.grpc_api.transport import AdminTransport
 from image_resolver.invalidation import Invalidator
 from image_resolver.resolver import FallbackSigner, ImageResolver
 from image_resolver.rollout.decision import RolloutState
@@ -178,6 +179,7 @@ async def start(
     )
     token = settings.admin_token.get_secret_value().encode() if settings.admin_token else None
     gate = Gate()
+    admin = AdminTransport(allow_plaintext=settings.admin_allow_plaintext)
     servicer = ImageUrlServicer(
         components.resolver,
         max_batch=settings.max_batch,
@@ -185,20 +187,36 @@ async def start(
         invalidator=components.invalidator,
         admin_token=token,
     )
-    add_service(server, servicer, _service(image_url_service_pb2, "ImageUrlService"), gate)
+    image_service = _service(image_url_service_pb2, "ImageUrlService")
+    add_service(
+        server, servicer, image_service, gate=gate, admin=admin, admin_methods={"InvalidateImages"}
+    )
     services = [IMAGE_SERVICE]
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     if token is not None:
         rollout = RolloutServicer(components.rollout, token)
-        add_service(server, rollout, _service(rollout_service_pb2, "RolloutService"), gate)
+        rollout_service = _service(rollout_service_pb2, "RolloutService")
+        add_service(
+            server,
+            rollout,
+            rollout_service,
+            gate=gate,
+            admin=admin,
+            admin_methods=[m.name for m in rollout_service.methods],
+        )
         services.append(ROLLOUT_SERVICE)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    credentials = _server_credentials(settings)
+    address = f"{host}:{port}"
+    if credentials is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"cannot bind {host}:{port}")
     await server.start()
@@ -206,6 +224,19 @@ async def start(
         await health_servicer.set(name, SERVING)
     components.rollout.start()
     return RunningServer(server, bound, health_servicer, components, gate)
+
+
+def _server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS from GRPC_TLS_CERT_FILE/KEY_FILE; a client CA makes client certificates required."""
+    if settings.grpc_tls_cert_file is None or settings.grpc_tls_key_file is None:
+        return None
+    pair = (settings.grpc_tls_key_file.read_bytes(), settings.grpc_tls_cert_file.read_bytes())
+    client_ca = settings.grpc_tls_client_ca_file
+    return grpc.ssl_server_credentials(
+        [pair],
+        root_certificates=client_ca.read_bytes() if client_ca else None,
+        require_client_auth=client_ca is not None,
+    )
 
 
 def _service(module: Any, name: str) -> ServiceDescriptor:
@@ -222,6 +253,8 @@ def _describe(settings: Settings, running: RunningServer) -> dict[str, object]:
         "rollout_percent": running.components.rollout.state.percent,
         "admin_api": settings.admin_token is not None,
         "metrics_port": settings.metrics_port or "(off)",
+        "metrics_host": settings.metrics_bind_host,
+        "tls": "mutual" if settings.grpc_tls_client_ca_file else bool(settings.grpc_tls_cert_file),
     }
 
 
@@ -233,7 +266,7 @@ async def serve(settings: Settings, session: Any = None) -> None:
 
         instrument()
     running = await start(components, settings.grpc_host, settings.grpc_port)
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     if not settings.cdn_configured:
         log.warning("CLOUDFRONT_DISTRIBUTION_DOMAIN is not set: serving S3 URLs only")
     log.info("image-resolver serving", extra=_describe(settings, running))

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from tests.cli_run import run_cli
 from tests.conftest import BUCKET, CDN
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
@@ -252,18 +253,9 @@ def test_client_retries_until_server_is_up(local_aws, make_settings) -> None:
 
 def test_invalid_configuration_exits_with_a_clear_message() -> None:
     import os
-    import subprocess
-    import sys
 
     env = {**os.environ, "CLOUDFRONT_DISTRIBUTION_DOMAIN": "https://d1.cloudfront.net/path"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "image_resolver.cli", "serve", "--port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    proc = run_cli("serve", "--port", "0", env=env)
     assert proc.returncode == 2
     assert "CLOUDFRONT_DISTRIBUTION_DOMAIN" in proc.stderr
     assert "no scheme" in proc.stderr

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import grpc
 import pytest
 
+from tests.cli_run import run_cli
 from tests.conftest import CDN
 from tests.integration.serve_process import serve_process
 from wishlist_images_client import ImageResolverClient, Origin
@@ -25,14 +24,7 @@ def _bare_env(home: Path) -> dict[str, str]:
 
 
 def test_presigned_fallback_without_credentials_exits_2_with_one_line(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "image_resolver.cli", "serve", "--port", "0"],
-        env=_bare_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    proc = run_cli("serve", "--port", "0", env=_bare_env(tmp_path))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -43,14 +35,7 @@ def test_presigned_fallback_without_credentials_exits_2_with_one_line(tmp_path: 
 @pytest.mark.parametrize("store", ["ssm:///wishlist/image-cdn/rollout"])
 def test_aws_rollout_store_without_credentials_exits_2(tmp_path: Path, store: str) -> None:
     env = {**_bare_env(tmp_path), "S3_FALLBACK_MODE": "public", "ROLLOUT_STORE": store}
-    proc = subprocess.run(
-        [sys.executable, "-m", "image_resolver.cli", "serve", "--port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    proc = run_cli("serve", "--port", "0", env=env)
     assert proc.returncode == 2
     assert "ROLLOUT_STORE" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import grpc
@@ -15,6 +12,7 @@ import pytest
 
 from image_resolver.config import ConfigError
 from image_resolver.grpc_api import transport
+from tests.cli_run import run_cli
 from tests.conftest import ADMIN_TOKEN, CDN
 from tests.integration.serve_process import serve_process
 from tests.integration.tls_certs import TlsFiles, make_tls_files
@@ -87,14 +85,7 @@ def test_cli_resolve_and_health_over_tls(start_resolver, tls) -> None:
     flags = ["--target", server.target, "--tls-ca", str(tls.ca)]
     flags += ["--tls-cert", str(tls.client_cert), "--tls-key", str(tls.client_key)]
     for command in (["resolve", KEY], ["health"]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "image_resolver.cli", *command, *flags],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-            env=os.environ,
-        )
+        proc = run_cli(*command, *flags)
         assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "SERVING"
 

@@ -4,12 +4,11 @@ stops the server instead of enabling the admin API."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from image_resolver.config import ConfigError, load_settings
+from tests.cli_run import run_cli
 
 GOOD = "0123456789abcdef0123456789abcdef"  # 32 printable ASCII characters
 
@@ -50,14 +49,7 @@ def test_empty_token_leaves_the_admin_api_off() -> None:
 
 def test_serve_with_a_bad_token_exits_2_with_one_line_per_variable() -> None:
     env = {**os.environ, "ADMIN_TOKEN": " " * 16}
-    proc = subprocess.run(
-        [sys.executable, "-m", "image_resolver.cli", "serve", "--port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    proc = run_cli("serve", "--port", "0", env=env)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -25,7 +25,7 @@ for _name in (
 
 CDN = PLACEHOLDER_CDN_DOMAIN
 BUCKET = "lego-moc-wishlist-uploads"
-ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"
 
 
 @pytest.fixture(scope="session")

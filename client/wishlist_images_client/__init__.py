@@ -1,11 +1,12 @@
 """Typed Python client for the image-resolver gRPC service."""
 
 from wishlist_images_client.aio import AsyncImageResolverClient
-from wishlist_images_client.calls import ResolverCallError
+from wishlist_images_client.calls import ResolverCallError, tls_credentials
 from wishlist_images_client.client import ImageResolverClient
 from wishlist_images_client.types import (
     ImageRef,
     Invalidation,
+    InvalidationsCreated,
     Origin,
     ResolvedImage,
     ResolveError,
@@ -19,6 +20,7 @@ __all__ = [
     "ImageRef",
     "ImageResolverClient",
     "Invalidation",
+    "InvalidationsCreated",
     "Origin",
     "ResolveError",
     "ResolvedImage",
@@ -26,4 +28,5 @@ __all__ = [
     "RolloutInfo",
     "UploadForm",
     "UploadedImage",
+    "tls_credentials",
 ]

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import rollout_service_pb2 as rpb
-from wishlist_images_client.types import ImageRef, as_ref, error_from
+from wishlist_images_client.types import (
+    ImageRef,
+    InvalidationsCreated,
+    as_ref,
+    error_from,
+    invalidations_from,
+)
 
 MAX_BATCH = 1000
 IMAGE_SERVICE = "wishlist.images.v1.ImageUrlService"
@@ -24,13 +32,26 @@ ROLLOUT_SERVICE = "wishlist.images.v1.RolloutService"
 
 
 class ResolverCallError(Exception):
-    """A failed call: the gRPC code, the server's message and, for bad input, the field."""
+    """A failed call: the gRPC code, the server's message and, for bad input, the field.
 
-    def __init__(self, code: grpc.StatusCode, message: str, field: str = "") -> None:
+    `retry_after`: seconds the server suggests waiting (RetryInfo), if any.
+    `created`: for InvalidateImages, the batches CloudFront accepted before the failure.
+    """
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        field: str = "",
+        retry_after: float | None = None,
+        created: InvalidationsCreated | None = None,
+    ) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after
+        self.created = created
 
 
 def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
@@ -63,6 +84,22 @@ def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
     ]
 
 
+def tls_credentials(
+    ca_file: str | Path | None = None,
+    cert_file: str | Path | None = None,
+    key_file: str | Path | None = None,
+) -> grpc.ChannelCredentials:
+    """Channel credentials for a TLS resolver: `ca_file` to trust (default: the system
+    roots), and a client certificate and key when the server requires mTLS."""
+    if (cert_file is None) != (key_file is None):
+        raise ValueError("a client certificate needs its key, and the key its certificate")
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(ca_file).read_bytes() if ca_file else None,
+        private_key=Path(key_file).read_bytes() if key_file else None,
+        certificate_chain=Path(cert_file).read_bytes() if cert_file else None,
+    )
+
+
 def metadata(admin_token: str | None, request_id: str | None = None) -> list[tuple[str, str]]:
     md = []
     if admin_token:
@@ -78,8 +115,25 @@ def call_error(err: grpc.RpcError) -> ResolverCallError:
     code = call.code() if callable(getattr(call, "code", None)) else grpc.StatusCode.UNKNOWN
     message = call.details() if callable(getattr(call, "details", None)) else str(err)
     status = rpc_status.from_call(call) if hasattr(call, "trailing_metadata") else None
-    field = error_from(status).field if status is not None else ""
-    return ResolverCallError(code, message or "", field)
+    if status is None:
+        return ResolverCallError(code, message or "")
+    retry_after, created = _retry_and_created(status)
+    return ResolverCallError(code, message or "", error_from(status).field, retry_after, created)
+
+
+def _retry_and_created(
+    status: status_pb2.Status,
+) -> tuple[float | None, InvalidationsCreated | None]:
+    retry_after: float | None = None
+    created: InvalidationsCreated | None = None
+    for detail in status.details:
+        retry = error_details_pb2.RetryInfo()
+        batches = pb.InvalidationsCreated()
+        if detail.Unpack(retry):
+            retry_after = retry.retry_delay.ToNanoseconds() / 1e9
+        elif detail.Unpack(batches):
+            created = InvalidationsCreated(invalidations_from(batches), batches.paths_created)
+    return retry_after, created
 
 
 def resolve_request(

@@ -22,6 +22,7 @@ from wishlist_images_client.types import (
     UploadedImage,
     UploadForm,
     batch_from,
+    invalidations_from,
     resolved_from,
     rollout_from,
     upload_from,
@@ -113,7 +114,7 @@ class ImageResolverClient:
             )
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
-        return [Invalidation(i.id, i.status, tuple(i.paths)) for i in resp.invalidations]
+        return list(invalidations_from(resp))
 
     def get_rollout(self) -> RolloutInfo:
         try:

@@ -73,6 +73,15 @@ class Invalidation:
 
 
 @dataclass(frozen=True)
+class InvalidationsCreated:
+    """What a failed invalidate() had already started: batch i covers the i-th 1000 of the
+    de-duplicated paths (`paths` of each item is empty, to keep error trailers small)."""
+
+    invalidations: tuple[Invalidation, ...]
+    paths_created: int
+
+
+@dataclass(frozen=True)
 class RolloutInfo:
     percent: int
     cdn_enabled: bool
@@ -95,10 +104,14 @@ def _time(msg: Timestamp, present: bool) -> datetime | None:
     return msg.ToDatetime(tzinfo=UTC) if present else None
 
 
+_ORIGINS = {int(o): o for o in Origin}
+
+
 def resolved_from(msg: pb.ResolvedImageUrl) -> ResolvedImage:
+    # A newer server may send an Origin this client does not know: still a usable URL.
     return ResolvedImage(
         msg.url,
-        Origin(msg.origin),
+        _ORIGINS.get(msg.origin, Origin.UNSPECIFIED),
         _time(msg.expires_at, msg.HasField("expires_at")),
         msg.fallback_url,
         _time(msg.fallback_expires_at, msg.HasField("fallback_expires_at")),
@@ -133,6 +146,12 @@ def upload_from(msg: pb.CreateUploadUrlResponse) -> UploadForm:
         _time(msg.expires_at, msg.HasField("expires_at")),
         msg.max_bytes,
     )
+
+
+def invalidations_from(
+    msg: pb.InvalidateImagesResponse | pb.InvalidationsCreated,
+) -> tuple[Invalidation, ...]:
+    return tuple(Invalidation(i.id, i.status, tuple(i.paths)) for i in msg.invalidations)
 
 
 def rollout_from(msg: rpb.Rollout) -> RolloutInfo:

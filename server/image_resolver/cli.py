@@ -40,11 +40,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credentials(args: argparse.Namespace) -> Any:
+    """TLS channel credentials from --tls-ca/--tls-cert/--tls-key; None for plaintext."""
+    from wishlist_images_client import tls_credentials
+
+    if not (args.tls or args.tls_ca or args.tls_cert or args.tls_key):
+        return None
+    try:
+        return tls_credentials(args.tls_ca, args.tls_cert, args.tls_key)
+    except (OSError, ValueError) as exc:
+        print(f"image-resolver: TLS: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _client(args: argparse.Namespace) -> Any:
     from wishlist_images_client import ImageResolverClient
 
     token = os.environ.get("ADMIN_TOKEN") or None
-    return ImageResolverClient(_target(args), timeout=args.timeout, admin_token=token)
+    return ImageResolverClient(
+        _target(args), timeout=args.timeout, admin_token=token, credentials=_credentials(args)
+    )
 
 
 def _call(fn: Callable[[], Any]) -> int:
@@ -54,7 +69,10 @@ def _call(fn: Callable[[], Any]) -> int:
     try:
         fn()
     except ResolverCallError as exc:
-        print(f"image-resolver: {exc.code.name}: {exc.message}", file=sys.stderr)
+        wait = f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""
+        print(f"image-resolver: {exc.code.name}: {exc.message}{wait}", file=sys.stderr)
+        if exc.created is not None:  # what CloudFront accepted before the failure
+            _print_json(asdict(exc.created))
         return 1
     return 0
 
@@ -75,7 +93,11 @@ def cmd_health(args: argparse.Namespace) -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     target = args.target or f"127.0.0.1:{os.environ.get('GRPC_PORT', '50051')}"
-    with grpc.insecure_channel(target) as channel:
+    credentials = _credentials(args)
+    channel = (
+        grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
+    )
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             resp = stub.Check(health_pb2.HealthCheckRequest(service=args.service), timeout=2)
@@ -129,6 +151,13 @@ def _percent(text: str) -> int:
     return value
 
 
+def tls_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tls", action="store_true", help="use TLS, trusting the system roots")
+    p.add_argument("--tls-ca", help="PEM CA file to trust (implies --tls)")
+    p.add_argument("--tls-cert", help="PEM client certificate, when the server requires mTLS")
+    p.add_argument("--tls-key", help="PEM key of --tls-cert")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="image-resolver", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--target", help=f"host:port (default: IMAGE_RESOLVER_TARGET or {DEFAULT_TARGET})"
         )
         p.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
+        tls_args(p)
 
     resolve = sub.add_parser("resolve", help="resolve one key or legacy URL on a running server")
     resolve.add_argument("ref")
@@ -154,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     health = sub.add_parser("health", help="gRPC health check; exit 0 when SERVING")
     health.add_argument("--target", help="host:port (default: 127.0.0.1:$GRPC_PORT)")
     health.add_argument("--service", default="", help="service name (default: whole server)")
+    tls_args(health)
     health.set_defaults(func=cmd_health)
 
     rollout = sub.add_parser("rollout", help="read or change the CDN rollout (needs ADMIN_TOKEN)")

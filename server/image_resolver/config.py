@@ -9,6 +9,7 @@ from typing import Literal, Protocol, TypeVar
 from pydantic import (
     AliasChoices,
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     field_validator,
@@ -20,6 +21,7 @@ from image_resolver.urls import is_valid_hostname
 
 PLACEHOLDER_CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+MIN_ADMIN_TOKEN = 32
 
 
 class Settings(BaseSettings):
@@ -43,6 +45,12 @@ class Settings(BaseSettings):
     grpc_host: str = "[::]"
     grpc_port: int = Field(50051, ge=0, le=65535)
     metrics_port: int = Field(9464, ge=0, le=65535)
+    # Unset: the gRPC host, so a resolver bound to loopback does not expose /metrics.
+    metrics_host: str | None = None
+    grpc_tls_cert_file: FilePath | None = None
+    grpc_tls_key_file: FilePath | None = None
+    grpc_tls_client_ca_file: FilePath | None = None  # set: clients need a certificate (mTLS)
+    admin_allow_plaintext: bool = False
     shutdown_grace_seconds: float = Field(20.0, ge=0, le=300)
     max_batch: int = Field(1000, ge=1, le=10000)
 
@@ -103,12 +111,30 @@ class Settings(BaseSettings):
 
     @field_validator("admin_token")
     @classmethod
-    def _token_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value() == "":
+    def _token_is_strong_and_sendable(cls, value: SecretStr | None) -> SecretStr | None:
+        # gRPC metadata carries printable ASCII only, and a short or blank token is guessable.
+        if value is None or value.get_secret_value() == "":
             return None
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters")
+        token = value.get_secret_value()
+        if len(token) < MIN_ADMIN_TOKEN or not all("!" <= c <= "~" for c in token):
+            raise ValueError(
+                f"must be at least {MIN_ADMIN_TOKEN} printable ASCII characters without "
+                "whitespace (e.g. openssl rand -hex 32)"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if (self.grpc_tls_cert_file is None) != (self.grpc_tls_key_file is None):
+            raise ValueError("GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together")
+        if self.grpc_tls_client_ca_file is not None and self.grpc_tls_cert_file is None:
+            raise ValueError("GRPC_TLS_CLIENT_CA_FILE needs GRPC_TLS_CERT_FILE/GRPC_TLS_KEY_FILE")
+        return self
+
+    @property
+    def metrics_bind_host(self) -> str:
+        """Where /metrics listens: METRICS_HOST, else the gRPC host without brackets."""
+        return self.metrics_host or self.grpc_host.strip("[]")
 
     @property
     def cdn_configured(self) -> bool:

@@ -7,14 +7,19 @@ same rule as CDN URLs, so an invalidation hits exactly the cached URL.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from image_resolver.errors import FieldError, NotConfigured
 from image_resolver.urls import RefError, UrlRules
+
+log = logging.getLogger(__name__)
 
 MAX_REFS = 3000  # CloudFront allows 3,000 file paths in progress per distribution
 BATCH_PATHS = 1000
@@ -26,6 +31,62 @@ class InvalidationResult:
     id: str
     status: str
     paths: tuple[str, ...]
+
+
+FailureKind = Literal["throttled", "denied", "no_distribution", "unavailable", "error"]
+
+# CloudFront error code -> (kind, message safe to return, suggested retry delay in seconds).
+# AWS's own messages are not returned: AccessDenied names our role's ARN.
+_CLOUDFRONT_ERRORS: dict[str, tuple[FailureKind, str, float | None]] = {
+    "Throttling": ("throttled", "CloudFront is throttling invalidation requests", 5.0),
+    "TooManyInvalidationsInProgress": (
+        "throttled",
+        "too many invalidations are in progress on the distribution",
+        60.0,
+    ),
+    "AccessDenied": (
+        "denied",
+        "the resolver's AWS role may not create invalidations on this distribution",
+        None,
+    ),
+    "NoSuchDistribution": (
+        "no_distribution",
+        "CLOUDFRONT_DISTRIBUTION_ID names no CloudFront distribution",
+        None,
+    ),
+    "ServiceUnavailable": ("unavailable", "CloudFront is unavailable", 1.0),
+    "InternalError": ("unavailable", "CloudFront had an internal error", 1.0),
+}
+
+
+class InvalidationFailed(Exception):
+    """CloudFront refused or failed a batch. `done` holds the batches created before it,
+    so the caller knows which paths are already being purged."""
+
+    def __init__(
+        self,
+        kind: FailureKind,
+        message: str,
+        done: list[InvalidationResult],
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.done = done
+        self.retry_after = retry_after
+
+
+def _failure(exc: Exception, done: list[InvalidationResult]) -> InvalidationFailed:
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        known = _CLOUDFRONT_ERRORS.get(code)
+        if known is not None:
+            kind, message, retry = known
+            return InvalidationFailed(kind, message, done, retry)
+        log.warning("CloudFront refused an invalidation", extra={"aws_error": code})
+        return InvalidationFailed("error", f"CloudFront refused the invalidation ({code})", done)
+    return InvalidationFailed("unavailable", "CloudFront could not be reached", done, 1.0)
 
 
 class Invalidator:
@@ -80,12 +141,13 @@ class Invalidator:
             if memo_key in self._memo:
                 self._memo.move_to_end(memo_key)
                 return self._memo[memo_key]
-        results = [
-            self._create(
-                batch, caller_reference if len(paths) <= BATCH_PATHS else f"{caller_reference}#{n}"
-            )
-            for n, batch in enumerate(_chunks(paths, BATCH_PATHS))
-        ]
+        results: list[InvalidationResult] = []
+        for n, batch in enumerate(_chunks(paths, BATCH_PATHS)):
+            reference = caller_reference if len(paths) <= BATCH_PATHS else f"{caller_reference}#{n}"
+            try:
+                results.append(self._create(batch, reference))
+            except (ClientError, BotoCoreError) as exc:
+                raise _failure(exc, results) from None
         with self._lock:
             self._memo[memo_key] = results
             while len(self._memo) > self._memo_size:

@@ -38,7 +38,7 @@ def publish_rollout(state: RolloutState) -> None:
     ROLLOUT_REVISION.set(state.revision)
 
 
-def serve(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod network
-    """Start the /metrics HTTP endpoint in a daemon thread (port 0 disables it)."""
+def serve(port: int, host: str) -> None:
+    """Start the /metrics HTTP endpoint on `host` in a daemon thread (port 0 disables it)."""
     if port:
         start_http_server(port, addr=host)

@@ -6,28 +6,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from image_resolver import metrics
 from image_resolver.config import Settings
 from image_resolver.edge_purge import LocalEdgePurger
+from image_resolver.grpc_api.drain import Gate
 from image_resolver.grpc_api.image_service import SERVICE_NAME as IMAGE_SERVICE
 from image_resolver.grpc_api.image_service import ImageUrlServicer, UploadIssuer
+from image_resolver.grpc_api.registry import add_service
 from image_resolver.grpc_api.rollout_service import SERVICE_NAME as ROLLOUT_SERVICE
 from image_resolver.grpc_api.rollout_service import RolloutServicer
+from image_resolver.grpc_api.transport import AdminTransport
 from image_resolver.invalidation import Invalidator
 from image_resolver.resolver import FallbackSigner, ImageResolver
 from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.live import LiveRollout
 from image_resolver.rollout.store import open_store
 from image_resolver.urls import UrlRules
-from wishlist.images.v1 import image_url_service_pb2_grpc, rollout_service_pb2_grpc
+from wishlist.images.v1 import image_url_service_pb2, rollout_service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ def build_components(settings: Settings, session: Any = None) -> Components:
     from botocore.config import Config
 
     session = session or boto3.Session(region_name=settings.aws_region)
+    signing = _can_sign(settings, session)
     rules = UrlRules(
         bucket=settings.s3_bucket,
         region=settings.aws_region,
@@ -88,7 +94,36 @@ def build_components(settings: Settings, session: Any = None) -> Components:
         if settings.local_edge_purge_url
         else None,
     )
+    if not signing:
+        return Components(settings, rules, rollout, resolver, None, None)
     return Components(settings, rules, rollout, resolver, _upload_issuer(settings, s3), invalidator)
+
+
+class MissingCredentials(ValueError):
+    """No AWS credentials, and the settings need some; one line for the operator."""
+
+
+def _can_sign(settings: Settings, session: Any) -> bool:
+    """Whether AWS credentials exist. Without them the resolver still serves CDN and public
+    S3 URLs (nothing to sign), with uploads and invalidation off; settings that need a
+    signature on every path stop start-up instead of failing later, request by request."""
+    if session.get_credentials() is not None:
+        return True
+    needs = []
+    if settings.s3_fallback_mode == "presigned":
+        needs.append("S3_FALLBACK_MODE=presigned (use public, or provide credentials)")
+    if settings.rollout_store and not settings.rollout_store.startswith("file://"):
+        needs.append("an AWS ROLLOUT_STORE")
+    if needs:
+        raise MissingCredentials(
+            "no AWS credentials found (environment, profile, container or instance role), "
+            "needed by " + " and ".join(needs)
+        )
+    log.warning(
+        "no AWS credentials: serving CDN and public S3 URLs only; "
+        "CreateUploadUrl and InvalidateImages are off"
+    )
+    return False
 
 
 def _fallback_signer(settings: Settings, session: Any) -> FallbackSigner | None:
@@ -96,13 +131,15 @@ def _fallback_signer(settings: Settings, session: Any) -> FallbackSigner | None:
         return None
     from image_resolver.s3.presign import S3GetPresigner
 
-    return S3GetPresigner.from_boto3_session(
+    signer = S3GetPresigner.from_boto3_session(
         session,
         bucket=settings.s3_bucket,
         region=settings.aws_region,
         expires_in=settings.s3_presign_expires,
         endpoint_url=settings.s3_endpoint_url,
     )
+    signer.warm()  # the first credential read happens here, not on the event loop
+    return signer
 
 
 def _upload_issuer(settings: Settings, s3: Any) -> UploadIssuer:
@@ -119,11 +156,15 @@ class RunningServer:
     port: int
     health: health.aio.HealthServicer
     components: Components
+    gate: Gate
 
     async def stop(self, grace: float) -> None:
-        """Flip health to NOT_SERVING first so balancers drain us, then finish in-flight RPCs."""
+        """Flip health to NOT_SERVING so balancers drain us, refuse new calls until none
+        arrive (see drain.py), then stop the core and let in-flight RPCs finish in `grace`."""
+        started = time.monotonic()
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        await self.gate.drain(grace)
+        await self.server.stop(max(0.0, grace - (time.monotonic() - started)))
         self.components.rollout.stop()
 
 
@@ -142,22 +183,32 @@ async def start(
         ]
     )
     token = settings.admin_token.get_secret_value().encode() if settings.admin_token else None
-    image_url_service_pb2_grpc.add_ImageUrlServiceServicer_to_server(
-        ImageUrlServicer(
-            components.resolver,
-            max_batch=settings.max_batch,
-            uploads=components.uploads,
-            invalidator=components.invalidator,
-            admin_token=token,
-        ),
-        server,
+    gate = Gate()
+    admin = AdminTransport(allow_plaintext=settings.admin_allow_plaintext)
+    servicer = ImageUrlServicer(
+        components.resolver,
+        max_batch=settings.max_batch,
+        uploads=components.uploads,
+        invalidator=components.invalidator,
+        admin_token=token,
+    )
+    image_service = _service(image_url_service_pb2, "ImageUrlService")
+    add_service(
+        server, servicer, image_service, gate=gate, admin=admin, admin_methods={"InvalidateImages"}
     )
     services = [IMAGE_SERVICE]
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
     if token is not None:
-        rollout_service_pb2_grpc.add_RolloutServiceServicer_to_server(
-            RolloutServicer(components.rollout, token), server
+        rollout = RolloutServicer(components.rollout, token)
+        rollout_service = _service(rollout_service_pb2, "RolloutService")
+        add_service(
+            server,
+            rollout,
+            rollout_service,
+            gate=gate,
+            admin=admin,
+            admin_methods=[m.name for m in rollout_service.methods],
         )
         services.append(ROLLOUT_SERVICE)
     health_servicer = health.aio.HealthServicer()
@@ -165,14 +216,36 @@ async def start(
     reflection.enable_server_reflection(
         (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    credentials = _server_credentials(settings)
+    address = f"{host}:{port}"
+    if credentials is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"cannot bind {host}:{port}")
     await server.start()
     for name in ("", *services):
         await health_servicer.set(name, SERVING)
     components.rollout.start()
-    return RunningServer(server, bound, health_servicer, components)
+    return RunningServer(server, bound, health_servicer, components, gate)
+
+
+def _server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS from GRPC_TLS_CERT_FILE/KEY_FILE; a client CA makes client certificates required."""
+    if settings.grpc_tls_cert_file is None or settings.grpc_tls_key_file is None:
+        return None
+    pair = (settings.grpc_tls_key_file.read_bytes(), settings.grpc_tls_cert_file.read_bytes())
+    client_ca = settings.grpc_tls_client_ca_file
+    return grpc.ssl_server_credentials(
+        [pair],
+        root_certificates=client_ca.read_bytes() if client_ca else None,
+        require_client_auth=client_ca is not None,
+    )
+
+
+def _service(module: Any, name: str) -> ServiceDescriptor:
+    return module.DESCRIPTOR.services_by_name[name]  # type: ignore[no-any-return]
 
 
 def _describe(settings: Settings, running: RunningServer) -> dict[str, object]:
@@ -185,6 +258,8 @@ def _describe(settings: Settings, running: RunningServer) -> dict[str, object]:
         "rollout_percent": running.components.rollout.state.percent,
         "admin_api": settings.admin_token is not None,
         "metrics_port": settings.metrics_port or "(off)",
+        "metrics_host": settings.metrics_bind_host,
+        "tls": "mutual" if settings.grpc_tls_client_ca_file else bool(settings.grpc_tls_cert_file),
     }
 
 
@@ -196,7 +271,7 @@ async def serve(settings: Settings, session: Any = None) -> None:
 
         instrument()
     running = await start(components, settings.grpc_host, settings.grpc_port)
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     if not settings.cdn_configured:
         log.warning("CLOUDFRONT_DISTRIBUTION_DOMAIN is not set: serving S3 URLs only")
     log.info("image-resolver serving", extra=_describe(settings, running))

@@ -8,12 +8,13 @@ stored ref may be a foreign URL or carry a presign signature.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
+import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from image_resolver.errors import FieldError
+from image_resolver.memo import ByteBoundedMemo
 
 # One quoting rule for CDN URLs, S3 URLs and invalidation paths: botocore quotes S3
 # keys with safe="/~", so all three spell the same key the same way.
@@ -21,11 +22,15 @@ _KEY_SAFE = "/~"
 MAX_KEY_BYTES = 1024
 MAX_VERSION_CHARS = 128
 MAX_REF_CHARS = 4096
-PARSE_CACHE_SIZE = 16384
+# Bytes the legacy-URL parse memo may hold (refs, keys, paths and their overhead).
+PARSE_CACHE_BYTES = 8 * 1024 * 1024
 
 # Keys made only of these characters need no quoting and no slow-path checks.
 _PLAIN_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9_.~-]+"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters that are invisible or reorder text (bidi overrides, zero-width spaces, soft
+# hyphens, BOM, line/paragraph separators): a key holding one displays as another name.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+"
 # Every S3 endpoint spelling we have stored: legacy global, s3-REGION, s3.REGION,
 # dualstack, FIPS, accelerate, website and external-1, with optional virtual-host bucket.
@@ -89,7 +94,9 @@ class UrlRules:
     _s3_base: str = field(init=False, repr=False, compare=False)
     _endpoint_host: str | None = field(init=False, repr=False, compare=False)
     _cdn_host_port: tuple[str, int | None] | None = field(init=False, repr=False, compare=False)
-    _parse_cached: Callable[[str, str], ParsedRef] = field(init=False, repr=False, compare=False)
+    _parse_cached: ByteBoundedMemo[str, str, ParsedRef] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.allowed_prefix.endswith("/") or self.allowed_prefix.startswith("/"):
@@ -106,9 +113,12 @@ class UrlRules:
         cdn = urlsplit(f"//{self.cdn_domain}") if self.cdn_domain else None
         object.__setattr__(self, "_cdn_host_port", cdn and (cdn.hostname or "", cdn.port))
         # Legacy URLs cost ~7 us to take apart and the same rows are shown again and again;
-        # the parse is pure, so accepted results are memoised (refusals are not cached).
+        # the parse is pure, so accepted results are memoised (refusals are not cached),
+        # within a byte budget: refs run to 4 KB, so a count bound is no memory bound.
         object.__setattr__(
-            self, "_parse_cached", lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_slow)
+            self,
+            "_parse_cached",
+            ByteBoundedMemo(self._parse_slow, PARSE_CACHE_BYTES, _parsed_size),
         )
 
     def _compute_s3_base(self) -> str:
@@ -118,6 +128,11 @@ class UrlRules:
             # A dotted bucket breaks the *.s3 wildcard certificate: use path-style.
             return f"https://s3.{self.region}.amazonaws.com/{self.bucket}/"
         return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+
+    @property
+    def parse_cache_bytes(self) -> int:
+        """Bytes the legacy-URL memo holds now (at most PARSE_CACHE_BYTES)."""
+        return self._parse_cached.bytes
 
     # ---- key -> URL -------------------------------------------------------------
 
@@ -218,6 +233,8 @@ class UrlRules:
             raise RefError("too_long", f"key is longer than {MAX_KEY_BYTES} bytes")
         if _CONTROL.search(key):
             raise RefError("control_char", "key contains control characters")
+        if has_invisible(key):
+            raise RefError("invisible_char", "key contains invisible or bidi characters")
         if "\\" in key:
             raise RefError("backslash", "key contains a backslash")
         segments = key.split("/")
@@ -233,9 +250,25 @@ class UrlRules:
             raise RefError("bad_encoding", "key is not valid UTF-8") from None
 
 
+def _parsed_size(ref: str, version: str, parsed: ParsedRef) -> int:
+    """What one memo entry keeps alive: four strings plus ~200 bytes of containers."""
+    strings = (ref, version, parsed.key, parsed.path, parsed.version)
+    return 200 + sum(sys.getsizeof(s) for s in strings)
+
+
+def has_invisible(text: str) -> bool:
+    """True if `text` holds a format, control or line/paragraph-separator character."""
+    if text.isascii():
+        return _CONTROL.search(text) is not None
+    category = unicodedata.category
+    return any(category(char) in _INVISIBLE_CATEGORIES for char in text)
+
+
 def check_version(version: str) -> str:
     """A cache-busting token: short and printable; it is URL-encoded where used."""
-    if version and (len(version) > MAX_VERSION_CHARS or _CONTROL.search(version)):
+    if version and (
+        len(version) > MAX_VERSION_CHARS or _CONTROL.search(version) or has_invisible(version)
+    ):
         raise RefError(
             "bad_version", f"must be at most {MAX_VERSION_CHARS} printable characters", "version"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from tests.cli_run import run_cli
 from tests.conftest import BUCKET, CDN
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
@@ -201,36 +203,45 @@ def test_reflection_lists_services(start_resolver) -> None:
 
 
 def test_admin_service_registered_only_with_token(start_resolver) -> None:
-    names = _reflected_services(start_resolver(admin_token="x" * 20).target)
+    names = _reflected_services(start_resolver(admin_token="x" * 32).target)
     assert "wishlist.images.v1.RolloutService" in names
 
 
 def test_graceful_shutdown_drains_in_flight_and_flips_health(start_resolver) -> None:
-    """In-flight RPCs finish; health goes NOT_SERVING; new RPCs are refused after the stop."""
+    """Health goes NOT_SERVING; concurrent calls end OK (complete) or UNAVAILABLE, never
+    CANCELLED; new RPCs are refused after the stop. (SIGTERM itself: test_shutdown.py.)"""
     server = start_resolver()
-    channel = grpc.insecure_channel(server.target)
+    channel = grpc.insecure_channel(server.target, options=[("grpc.enable_retries", 0)])
     stub = pb_grpc.ImageUrlServiceStub(channel)
     health = health_pb2_grpc.HealthStub(channel)
     watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
     assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
     big = pb.BatchResolveImageUrlsRequest(images=[pb.ImageRef(ref=KEY)] * 1000)
-    results: list[int] = []
+    outcomes: list[tuple[grpc.StatusCode, int]] = []
 
     def hammer() -> None:
-        for _ in range(20):
+        while True:
             try:
-                results.append(len(stub.BatchResolveImageUrls(big, timeout=5).results))
-            except grpc.RpcError:
+                outcomes.append(
+                    (grpc.StatusCode.OK, len(stub.BatchResolveImageUrls(big, timeout=5).results))
+                )
+            except grpc.RpcError as err:
+                outcomes.append((err.code(), 0))
                 return
 
-    worker = threading.Thread(target=hammer)
-    worker.start()
-    time.sleep(0.05)
+    workers = [threading.Thread(target=hammer) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.2)
     stopping = server.begin_stop(grace=2.0)
     assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
     stopping.result(timeout=10)
-    worker.join(timeout=10)
-    assert results and all(n == 1000 for n in results)  # nothing half-answered
+    for worker in workers:
+        worker.join(timeout=10)
+    ok = [n for code, n in outcomes if code == grpc.StatusCode.OK]
+    refused = [code for code, _ in outcomes if code != grpc.StatusCode.OK]
+    assert ok and all(n == 1000 for n in ok)  # nothing half-answered
+    assert refused == [grpc.StatusCode.UNAVAILABLE] * len(workers)  # each worker's last call
     with pytest.raises(grpc.RpcError) as caught:
         stub.ResolveImageUrl(pb.ResolveImageUrlRequest(image=pb.ImageRef(ref=KEY)), timeout=2)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -270,19 +281,58 @@ def test_client_retries_until_server_is_up(local_aws, make_settings) -> None:
 
 def test_invalid_configuration_exits_with_a_clear_message() -> None:
     import os
-    import subprocess
-    import sys
 
     env = {**os.environ, "CLOUDFRONT_DISTRIBUTION_DOMAIN": "https://d1.cloudfront.net/path"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "image_resolver.cli", "serve", "--port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    proc = run_cli("serve", "--port", "0", env=env)
     assert proc.returncode == 2
     assert "CLOUDFRONT_DISTRIBUTION_DOMAIN" in proc.stderr
     assert "no scheme" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("method", ["ResolveImageUrl", "BatchResolveImageUrls"])
+def test_malformed_protobuf_is_invalid_argument_logged_once_and_counted(
+    start_resolver, method, caplog
+) -> None:
+    from prometheus_client import REGISTRY
+
+    server = start_resolver()
+    labels = {"method": method, "code": "INVALID_ARGUMENT"}
+    before = REGISTRY.get_sample_value("image_resolver_rpcs_total", labels) or 0.0
+    with grpc.insecure_channel(server.target) as channel:
+        raw = channel.unary_unary(
+            f"/wishlist.images.v1.ImageUrlService/{method}",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )
+        caplog.clear()
+        caplog.set_level(logging.INFO)
+        with pytest.raises(grpc.RpcError) as caught:
+            raw(b"\x0a\x05abc", timeout=5)  # a length-delimited field cut short
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid" in caught.value.details()
+    assert REGISTRY.get_sample_value("image_resolver_rpcs_total", labels) == before + 1
+    lines = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.INFO and r.name.startswith("image_resolver")
+    ]
+    assert [r.getMessage() for r in lines] == ["request refused: malformed message"]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_bidi_and_zero_width_keys_are_refused_with_field_errors(start_resolver) -> None:
+    server = start_resolver()
+    spoofed = ["uploads/wishlist/u-1/photo\u202egpj.exe", "uploads/wishlist/u-1/a\u200b.jpg"]
+    with ImageResolverClient(server.target) as client:
+        for ref in spoofed:
+            with pytest.raises(ResolverCallError) as caught:
+                client.resolve(ref)
+            assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+            assert caught.value.field == "image.ref"
+        got = client.batch_resolve([KEY, *spoofed])
+    assert isinstance(got[0], ResolvedImage)
+    for i in (1, 2):
+        err = got[i]
+        assert isinstance(err, ResolveError)
+        assert (err.code, err.field) == (code_pb2.INVALID_ARGUMENT, f"images[{i}].ref")

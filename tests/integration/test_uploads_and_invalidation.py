@@ -218,3 +218,40 @@ def test_verify_upload_refuses_an_object_whose_type_does_not_match_its_key(
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.field == "key"
     assert "content type" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("aws_code", "status", "retry"),
+    [
+        ("Throttling", grpc.StatusCode.RESOURCE_EXHAUSTED, 5.0),
+        ("TooManyInvalidationsInProgress", grpc.StatusCode.RESOURCE_EXHAUSTED, 60.0),
+        ("AccessDenied", grpc.StatusCode.PERMISSION_DENIED, None),
+        ("NoSuchDistribution", grpc.StatusCode.FAILED_PRECONDITION, None),
+    ],
+)
+def test_cloudfront_failures_map_to_statuses_and_report_created_batches(
+    local_aws, make_settings, aws_code, status, retry
+) -> None:
+    from dataclasses import replace
+
+    from image_resolver.embedded import EmbeddedResolver
+    from image_resolver.invalidation import Invalidator
+    from image_resolver.server import build_components
+    from tests.unit.test_invalidation_errors import StubCloudFront, client_error
+
+    settings = make_settings(admin_token=ADMIN_TOKEN, cloudfront_distribution_id="E123")
+    components = build_components(settings, local_aws.session())
+    stub = StubCloudFront(client_error(aws_code), ok_batches=1)
+    components = replace(components, invalidator=Invalidator(stub, "E123", components.rules))
+    refs = [f"uploads/wishlist/u/{i}.jpg" for i in range(1500)]
+    with EmbeddedResolver(settings, components=components) as server:
+        with ImageResolverClient(server.target, admin_token=ADMIN_TOKEN) as client:
+            with pytest.raises(ResolverCallError) as caught:
+                client.invalidate(refs, "ref-1")
+    err = caught.value
+    assert err.code == status
+    assert err.retry_after == retry
+    assert err.created is not None
+    assert [(i.id, i.status) for i in err.created.invalidations] == [("I1", "InProgress")]
+    assert err.created.paths_created == 1000
+    assert "secret-role" not in err.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -299,7 +300,12 @@ def test_credentials_are_read_at_most_once_per_interval_and_rotation_is_picked_u
     now[0] += 0.5  # inside the check interval: still the old (still valid) credentials
     assert "AKIAIOSFODNN7EXAMPLE" in signer.presign("k").url
     now[0] += 0.6
+    assert "AKIAIOSFODNN7EXAMPLE" in signer.presign("k").url  # the re-read runs off this call
+    deadline = time.monotonic() + 5
     rotated = signer.presign("k").url
+    while "ASIAROTATEDKEY" not in rotated and time.monotonic() < deadline:
+        time.sleep(0.01)
+        rotated = signer.presign("k").url
     assert source.reads == 2
     session = boto3.Session(
         aws_access_key_id="ASIAROTATEDKEY",

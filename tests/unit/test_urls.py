@@ -215,14 +215,18 @@ def test_custom_prefix() -> None:
 # ---- properties -----------------------------------------------------------------------
 
 segment = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\x85"),
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp"), blacklist_characters="/\\"
+    ),
     min_size=1,
     max_size=20,
 ).filter(lambda s: s not in (".", ".."))
 keys = st.lists(segment, min_size=1, max_size=5).map(
     lambda parts: "uploads/wishlist/" + "/".join(parts)
 )
-versions = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
+versions = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), max_size=20
+)
 
 
 @settings(max_examples=400)
@@ -285,3 +289,60 @@ def test_quote_key_is_the_botocore_rule() -> None:
 
     for key in ("uploads/wishlist/a b+c~d", "uploads/wishlist/\u00e9\u00e8/\U0001f600.png"):
         assert quote_key(key) == "/".join(percent_encode(p) for p in key.split("/"))
+
+
+# ---- the legacy-URL parse memo ---------------------------------------------------
+
+
+def test_parse_memo_is_bounded_by_bytes_not_entries() -> None:
+    from image_resolver.urls import PARSE_CACHE_BYTES
+
+    rules = UrlRules(bucket=BUCKET, region="us-east-1", cdn_domain=CDN)
+    big = "%C3%A9" * 490  # a 980-byte name, ~3 KB once percent-encoded
+    urls = [
+        f"https://{BUCKET}.s3.amazonaws.com/uploads/wishlist/u/{i}/{big}.jpg" for i in range(6000)
+    ]
+    for url in urls:
+        rules.parse(url)
+    assert 0 < rules.parse_cache_bytes <= PARSE_CACHE_BYTES
+    again = rules.parse(urls[-1])  # recent entries stay memoised and correct
+    assert again.key == f"uploads/wishlist/u/5999/{'é' * 490}.jpg"
+    assert rules.parse(urls[0]).key.startswith("uploads/wishlist/u/0/")  # evicted, parsed again
+
+
+# ---- invisible and bidi characters (Trojan Source) ----------------------------------
+
+INVISIBLE = ["\u202e", "\u200b", "\u2066", "\u200f", "\ufeff", "\u00ad", "\u2028", "\u0085"]
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_keys_with_invisible_or_bidi_characters_are_refused(char: str) -> None:
+    key = f"uploads/wishlist/u-1/photo{char}gpj.exe"
+    encoded = quote(key.encode(), safe="/")
+    for ref in (key, f"https://s3.amazonaws.com/{BUCKET}/{encoded}", f"s3://{BUCKET}/{key}"):
+        with pytest.raises(RefError) as caught:
+            RULES.parse(ref)
+        assert caught.value.field == "ref"
+        assert caught.value.reason in ("invisible_char", "control_char")
+        assert char not in caught.value.message
+
+
+@given(
+    st.characters(categories=["Cf", "Cc", "Zl", "Zp"]),
+    st.text(alphabet="abc-_.", min_size=1, max_size=8),
+)
+def test_any_format_or_control_character_is_refused(char: str, name: str) -> None:
+    with pytest.raises(RefError):
+        RULES.parse(f"uploads/wishlist/u-1/{name}{char}.jpg")
+
+
+def test_visible_non_ascii_keys_are_still_accepted() -> None:
+    key = "uploads/wishlist/u-1/été 日本 ñ.jpg"
+    assert RULES.parse(key).key == key
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u200b"])
+def test_versions_with_invisible_characters_are_refused(char: str) -> None:
+    with pytest.raises(RefError) as caught:
+        RULES.parse(KEY, f"v{char}1")
+    assert caught.value.field == "version"

@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from image_resolver.errors import FieldError, NotConfigured
 from image_resolver.grpc_api.boundary import require_admin, rpc
-from image_resolver.grpc_api.status import field_error_status
+from image_resolver.grpc_api.status import field_error_status, invalidations_to_wire
 from image_resolver.invalidation import Invalidator
 from image_resolver.resolver import ImageResolver, Resolved
 from wishlist.images.v1 import image_url_service_pb2 as pb
@@ -127,7 +127,10 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
     ) -> pb.CreateUploadUrlResponse:
         if self.uploads is None:
             raise NotConfigured("uploads are not configured on this resolver")
-        form = self.uploads.issue(request.user_id, request.content_type, request.content_length)
+        # botocore signs the POST policy (~240 us, and may refresh credentials): off the loop.
+        form = await asyncio.to_thread(
+            self.uploads.issue, request.user_id, request.content_type, request.content_length
+        )
         return pb.CreateUploadUrlResponse(
             url=form.url,
             fields=form.fields,
@@ -160,8 +163,4 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
         results = await asyncio.to_thread(
             self.invalidator.invalidate, list(request.refs), request.caller_reference
         )
-        return pb.InvalidateImagesResponse(
-            invalidations=[
-                pb.Invalidation(id=r.id, status=r.status, paths=list(r.paths)) for r in results
-            ]
-        )
+        return invalidations_to_wire(results)

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from image_resolver.errors import FieldError
+from image_resolver.invalidation import FailureKind, InvalidationFailed, InvalidationResult
+from wishlist.images.v1 import image_url_service_pb2 as pb
+
+_INVALIDATION_CODES: dict[FailureKind, grpc.StatusCode] = {
+    "throttled": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "denied": grpc.StatusCode.PERMISSION_DENIED,
+    "no_distribution": grpc.StatusCode.FAILED_PRECONDITION,
+    "unavailable": grpc.StatusCode.UNAVAILABLE,
+    "error": grpc.StatusCode.INTERNAL,
+}
 
 
 def field_status(field: str, message: str) -> status_pb2.Status:
@@ -26,6 +39,37 @@ def field_error_status(exc: FieldError, prefix: str = "") -> status_pb2.Status:
 
 def plain_status(code: grpc.StatusCode, message: str) -> status_pb2.Status:
     return status_pb2.Status(code=code.value[0], message=message)
+
+
+def _packed(message: Message) -> any_pb2.Any:
+    detail = any_pb2.Any()
+    detail.Pack(message)
+    return detail
+
+
+def invalidation_failure_status(exc: InvalidationFailed) -> status_pb2.Status:
+    """The mapped code, a RetryInfo when waiting helps, and the batches already created
+    (an InvalidationsCreated detail), so a caller knows what is being purged."""
+    status = plain_status(_INVALIDATION_CODES[exc.kind], exc.message)
+    if exc.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(exc.retry_after * 1e9))
+        status.details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
+    if exc.done:
+        created = pb.InvalidationsCreated(
+            invalidations=[pb.Invalidation(id=r.id, status=r.status) for r in exc.done],
+            paths_created=sum(len(r.paths) for r in exc.done),
+        )
+        status.details.append(_packed(created))
+    return status
+
+
+def invalidations_to_wire(results: Sequence[InvalidationResult]) -> pb.InvalidateImagesResponse:
+    return pb.InvalidateImagesResponse(
+        invalidations=[
+            pb.Invalidation(id=r.id, status=r.status, paths=list(r.paths)) for r in results
+        ]
+    )
 
 
 def to_grpc(status: status_pb2.Status) -> grpc.Status:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -29,6 +31,8 @@ from image_resolver.urls import quote_key
 
 if TYPE_CHECKING:
     import boto3
+
+log = logging.getLogger(__name__)
 
 MAX_EXPIRES = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days.
 _ALGORITHM = "AWS4-HMAC-SHA256"
@@ -133,6 +137,9 @@ class S3GetPresigner:
         self._lock = threading.Lock()
         self._key_cache: tuple[tuple[str, str], bytes] | None = None
         self._signing: _Signing | None = None
+        self._identity: tuple[str, str, str | None] | None = None
+        self._checking = False
+        self._checker = ThreadPoolExecutor(1, thread_name_prefix="presign-credentials")
 
     @classmethod
     def from_boto3_session(
@@ -163,17 +170,20 @@ class S3GetPresigner:
         return self._expires_in
 
     def presign(self, key: str) -> PresignedUrl:
-        """A presigned GET URL for `key`; the same string for every call in one window."""
+        """A presigned GET URL for `key`; the same string for every call in one window.
+
+        Never waits for the network once credentials were first read: a due credential
+        check runs on a background thread, and signing goes on with the current ones
+        (botocore refreshes temporary credentials minutes before they expire).
+        """
         if not key:
             raise ValueError("key must not be empty")
         now = self._clock()
         signing = self._signing
-        if (
-            signing is None
-            or now >= signing.check_credentials_at
-            or not signing.window_start <= now < signing.window_end
-        ):
-            signing = self._refresh(now)
+        if signing is None or not signing.window_start <= now < signing.window_end:
+            signing = self._new_window(now)
+        elif now >= signing.check_credentials_at:
+            self._recheck_in_background()
         path = quote_key(key)
         canonical = signing.canonical_head + path + signing.canonical_tail
         digest = hashlib.sha256(canonical.encode()).hexdigest()
@@ -184,24 +194,54 @@ class S3GetPresigner:
             signing.url_head + path + signing.url_tail + signature, signing.expires_at
         )
 
-    def _refresh(self, now: float) -> _Signing:
-        """Re-read credentials and rebuild the per-window parts (at most once a second)."""
+    def warm(self) -> None:
+        """Read the credentials now (start-up), so that no request waits for the first read."""
+        self._new_window(self._clock())
+
+    def _new_window(self, now: float) -> _Signing:
+        """Rebuild the per-window parts; reads credentials only if never read before."""
         with self._lock:
-            frozen = self._credentials.get_frozen_credentials()
-            access_key, secret_key, token = frozen.access_key, frozen.secret_key, frozen.token
-            if not access_key or not secret_key:
-                raise RuntimeError("AWS credentials have no access key or secret key")
-            identity = (access_key, secret_key, token)
-            window_start = int(now) - int(now) % self._window
-            window_end = window_start + self._window
-            check_at = min(now + self._check_interval, float(window_end))
-            old = self._signing
-            if old is not None and old.identity == identity and old.window_start == window_start:
-                signing = replace(old, check_credentials_at=check_at)
-            else:
-                signing = self._build(identity, window_start, window_end, check_at)
-            self._signing = signing
-            return signing
+            if self._identity is None:
+                self._identity = self._read_identity()
+            self._signing = self._signing_for(self._identity, now)
+            return self._signing
+
+    def _read_identity(self) -> tuple[str, str, str | None]:
+        frozen = self._credentials.get_frozen_credentials()
+        access_key, secret_key, token = frozen.access_key, frozen.secret_key, frozen.token
+        if not access_key or not secret_key:
+            raise RuntimeError("AWS credentials have no access key or secret key")
+        return access_key, secret_key, token
+
+    def _recheck_in_background(self) -> None:
+        with self._lock:
+            current = self._signing
+            if self._checking or (current and self._clock() < current.check_credentials_at):
+                return  # a check is running, or one just finished
+            self._checking = True
+        self._checker.submit(self._recheck)
+
+    def _recheck(self) -> None:
+        """Re-read credentials off the request path (may call STS); swap them in if rotated."""
+        try:
+            identity: tuple[str, str, str | None] | None = self._read_identity()
+        except Exception:
+            log.warning("could not re-read AWS credentials; signing with the current ones")
+            identity = None
+        with self._lock:
+            self._identity = identity or self._identity
+            if self._identity is not None:
+                self._signing = self._signing_for(self._identity, self._clock())
+            self._checking = False
+
+    def _signing_for(self, identity: tuple[str, str, str | None], now: float) -> _Signing:
+        window_start = int(now) - int(now) % self._window
+        window_end = window_start + self._window
+        check_at = min(now + self._check_interval, float(window_end))
+        old = self._signing
+        if old is not None and old.identity == identity and old.window_start == window_start:
+            return replace(old, check_credentials_at=check_at)
+        return self._build(identity, window_start, window_end, check_at)
 
     def _build(
         self,

@@ -156,3 +156,11 @@ class VerifyUploadResponse(_message.Message):
     size_bytes: int
     etag: str
     def __init__(self, key: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class InvalidationsCreated(_message.Message):
+    __slots__ = ("invalidations", "paths_created")
+    INVALIDATIONS_FIELD_NUMBER: _ClassVar[int]
+    PATHS_CREATED_FIELD_NUMBER: _ClassVar[int]
+    invalidations: _containers.RepeatedCompositeFieldContainer[Invalidation]
+    paths_created: int
+    def __init__(self, invalidations: _Optional[_Iterable[_Union[Invalidation, _Mapping]]] = ..., paths_created: _Optional[int] = ...) -> None: ...

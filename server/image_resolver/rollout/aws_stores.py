@@ -140,7 +140,8 @@ class DynamoDbStore:
                 raise StoreError(
                     f"cannot write DynamoDB {self.describe()}: {aws_error(exc)}"
                 ) from None
-            return dict(exc.response.get("Item") or {"id": {"S": self.key}})
+            old: dict[str, Any] = dict(exc.response.get("Item") or {})  # type: ignore[call-overload]
+            return old or {"id": {"S": self.key}}
         except BotoCoreError as exc:
             raise StoreError(f"cannot write DynamoDB {self.describe()}: {aws_error(exc)}") from None
         return None

@@ -9,11 +9,13 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from wishlist_api import errors
+from wishlist_api import errors, health, limits
 from wishlist_api.auth import Authenticator
-from wishlist_api.db import make_engine, session_factory
+from wishlist_api.db import session_factory
 from wishlist_api.images import DisabledImageUrls, ImageUrls, ResolverImageUrls
 from wishlist_api.migrate import check_schema
+from wishlist_api.pages import router as pages_router
+from wishlist_api.pages import static_files
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.routes import router
 from wishlist_api.settings import ApiSettings
@@ -25,8 +27,9 @@ users in the CDN rollout, S3 otherwise; stored (legacy) URLs are never returned 
 
 Errors are always `{"error": {"code", "message", "details"?}}`: 400 `malformed_json`,
 401 `unauthenticated`, 403 `forbidden`, 404 `not_found` (other users' items too),
-422 `validation_failed` (body, query or path; `details` lists fields),
-503 `resolver_unavailable` (uploads only; reads degrade to `imageStatus: unavailable`).
+413 `payload_too_large` (bodies over 16 KiB by default), 422 `validation_failed` (body,
+query or path; `details` lists fields), 503 `resolver_unavailable` (uploads only; reads
+degrade to `imageStatus: unavailable`), 503 `database_unavailable` (with `Retry-After`).
 """
 
 
@@ -37,8 +40,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = engine or make_engine(settings.database_url)
+        db = engine or settings.make_engine()
         await run_in_threadpool(check_schema, db)  # fail fast on a schema that is behind
+        app.state.engine = db
         app.state.repository = WishlistRepository(session_factory(db))
         client: AsyncImageResolverClient | None = None
         if images is not None:
@@ -68,11 +72,10 @@ def create_app(
     )
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
-    errors.install(app, router.routes)
+    errors.install(app, [*router.routes, *pages_router.routes])
+    limits.install(app, settings.max_body_bytes)
     app.include_router(router)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.include_router(health.router)
+    app.include_router(pages_router)
+    app.mount("/static", static_files, name="static")
     return app

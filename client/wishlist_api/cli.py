@@ -19,12 +19,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from image_resolver.config import start_up
     from wishlist_api.app import create_app
-    from wishlist_api.db import make_engine
     from wishlist_api.migrate import SchemaOutOfDate, check_schema
     from wishlist_api.settings import load_settings
 
     settings = start_up("wishlist-api", load_settings, host=args.host, port=args.port)
-    engine = make_engine(settings.database_url)
+    engine = settings.make_engine()
     try:
         check_schema(engine)  # one clear line instead of a start-up traceback
     except SchemaOutOfDate as exc:
@@ -49,7 +48,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from wishlist_api.db import make_engine
     from wishlist_api.migrate import current_revision, upgrade
     from wishlist_api.settings import ConfigError, load_database_settings
 
@@ -57,7 +55,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         settings = load_database_settings()
     except ConfigError as exc:
         return _fail(str(exc))
-    engine = make_engine(settings.database_url)
+    engine = settings.make_engine()
     try:
         upgrade(engine, args.revision)
         print(f"schema at revision {current_revision(engine)}")

@@ -28,6 +28,9 @@ def decode(text: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         created, item_id = json.loads(raw)
+        if not isinstance(created, str) or not isinstance(item_id, str):
+            raise TypeError("cursor parts must be strings")
+        # OverflowError: a valid timestamp whose UTC form leaves the calendar (year 0/10000).
         return Cursor(utc(datetime.fromisoformat(created)), str(uuid.UUID(item_id)))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, OverflowError):
         raise BadCursor("cursor is not one this API returned") from None

@@ -1,26 +1,51 @@
-"""Engine and session factory for SQLite (default, embedded) or PostgreSQL (DATABASE_URL)."""
+"""Engine and session factory for SQLite (default, embedded) or PostgreSQL (DATABASE_URL).
+
+Every wait is bounded (lock, connect, pool checkout): a locked or unreachable database
+must turn into a quick 503 the client can retry, not a request that hangs for its proxy's
+timeout (see errors.py for the mapping)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+DEFAULT_LOCK_TIMEOUT = 2.0
+DEFAULT_CONNECT_TIMEOUT = 3
 
-def make_engine(url: str) -> Engine:
+
+def make_engine(
+    url: str,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+) -> Engine:
     """An engine tuned per backend; creates the SQLite file's folder, never the schema."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Requests run in a thread pool, so connections move between threads.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        # Requests run in a thread pool, so connections move between threads. `timeout` is
+        # sqlite3's busy handler: how long a write waits for another writer's lock.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": lock_timeout}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=connect_timeout,
+        connect_args={
+            "connect_timeout": connect_timeout,
+            "options": f"-c lock_timeout={int(lock_timeout * 1000)}",
+        },
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -28,9 +53,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database (readiness); raises SQLAlchemy's error if it fails."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,19 +14,43 @@ DEMO_USER = "demo-user"
 PREFIX = "uploads/wishlist/"
 
 
-def tiny_png() -> bytes:
-    """A valid 1x1 PNG, so fallback S3 URLs serve a real image."""
+# LEGO-ish colours, so each demo image is visibly a different picture.
+PALETTE = ((201, 26, 9), (0, 85, 191), (242, 205, 55), (35, 120, 65), (254, 138, 24), (5, 19, 29))
 
+
+def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
         )
 
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xd4\x1f\x2e")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(
+        b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(width)) for y in range(height)
     )
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, so fallback S3 URLs serve a real image."""
+    return _png(1, 1, lambda _x, _y: (212, 31, 46))
+
+
+def color_png(n: int) -> bytes:
+    """A 48x36 brick: one palette colour with a row of lighter studs."""
+    r, g, b = PALETTE[n % len(PALETTE)]
+    light = (min(r + 60, 255), min(g + 60, 255), min(b + 60, 255))
+
+    def pixel(x: int, y: int) -> tuple[int, int, int]:
+        stud = 4 <= y < 10 and (x % 12) in range(3, 9)
+        return light if stud else (r, g, b)
+
+    return _png(48, 36, pixel)
 
 
 def legacy_urls(bucket: str, region: str, key: str) -> dict[str, str]:
@@ -70,7 +95,8 @@ def seed(
     def add(kind: str, title: str, key: str | None, **columns: Any) -> None:
         out.append(Seeded(repo.create(user_id, title, **columns), kind, key))
         if s3 is not None and key is not None:
-            s3.put_object(Bucket=bucket, Key=key, Body=tiny_png(), ContentType="image/png")
+            body = color_png(len(out))
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/png")
 
     key = f"{PREFIX}{user_id}/new-1.png"
     add("new", "Millennium Falcon (new upload)", key, image_key=key)

@@ -5,8 +5,10 @@ Status policy (also in the OpenAPI description):
 - 422 `validation_failed`: well-formed input that breaks the schema (body, query or path,
   e.g. a non-UUID id or limit > 100); `details` names each field, never echoes its value.
 - 401 `unauthenticated`, 403 `forbidden`, 404 `not_found` (also for other users' items),
-  405 `method_not_allowed`, 503 `resolver_unavailable`, 500 `internal` (a bug; logged,
-  never a traceback).
+  405 `method_not_allowed`, 413 `payload_too_large`, 503 `resolver_unavailable`,
+  500 `internal` (a bug; logged, never a traceback).
+- 503 `database_unavailable` + Retry-After: the database is locked past its timeout,
+  down or out of connections. Transient, so clients and proxies may retry; never 500.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
 log = logging.getLogger(__name__)
+
+# Lock timeouts, refused or dropped connections, an exhausted pool: retryable, not bugs.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+RETRY_AFTER_SECONDS = 2
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -114,6 +121,18 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_failed", "request is not valid", details[:20])
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Class names only: driver messages can carry host names and SQL.
+    cause = type(getattr(exc, "orig", None) or exc).__name__
+    log.warning("database unavailable: %s", cause, extra={"path": request.url.path})
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database is unavailable; retry later",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
     return error_response(500, "internal", "internal error")
@@ -125,4 +144,6 @@ def install(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -19,6 +19,7 @@ from wishlist_images_client import (
     ImageRef,
     ResolveError,
     ResolverCallError,
+    UploadedImage,
     UploadForm,
 )
 
@@ -39,6 +40,8 @@ class ImageStatus(StrEnum):
 class ImageView:
     url: str | None
     status: ImageStatus
+    # CDN images: the same image from S3, for a browser to use when the CDN fails.
+    fallback_url: str | None = None
 
 
 NO_IMAGE = ImageView(None, ImageStatus.NONE)
@@ -61,6 +64,10 @@ class ImageUrls(Protocol):
 
     async def upload_form(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
         """Raises ResolverCallError."""
+        ...
+
+    async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
+        """Raises ResolverCallError (NOT_FOUND: nothing uploaded under the key)."""
         ...
 
 
@@ -86,7 +93,11 @@ class ResolverImageUrls:
             return views
         try:
             results = await self._client.batch_resolve(
-                refs, user_id=user_id, timeout=self._timeout, request_id=request_id
+                refs,
+                user_id=user_id,
+                timeout=self._timeout,
+                request_id=request_id,
+                include_fallback=True,
             )
         except ResolverCallError as exc:
             log.warning(
@@ -109,11 +120,14 @@ class ResolverImageUrls:
                 )
                 views[slot] = INVALID
             else:
-                views[slot] = ImageView(result.url, ImageStatus.OK)
+                views[slot] = ImageView(result.url, ImageStatus.OK, result.fallback_url or None)
         return views
 
     async def upload_form(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
         return await self._client.create_upload_url(user_id, content_type, content_length)
+
+    async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
+        return await self._client.verify_upload(user_id, key)
 
     async def close(self) -> None:
         await self._client.close()
@@ -128,9 +142,16 @@ class DisabledImageUrls:
         return [DISABLED if item.image_ref else NO_IMAGE for item in items]
 
     async def upload_form(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
-        import grpc
+        raise _uploads_disabled()
 
-        raise ResolverCallError(grpc.StatusCode.UNAVAILABLE, "image uploads are disabled")
+    async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
+        raise _uploads_disabled()
+
+
+def _uploads_disabled() -> ResolverCallError:
+    import grpc
+
+    return ResolverCallError(grpc.StatusCode.UNAVAILABLE, "image uploads are disabled")
 
 
 def _fill(views: list[ImageView], slots: list[int], view: ImageView) -> list[ImageView]:

@@ -44,6 +44,7 @@ _ONE: dict[int | str, dict[str, Any]] = {
 }
 _BODY: dict[int | str, dict[str, Any]] = {
     400: {**_ERR, "description": "The body is not JSON."},
+    413: {**_ERR, "description": "The body is over the limit (16 KiB by default); not read."},
 }
 
 router = APIRouter(prefix="/api/wishlist", tags=["wishlist"])
@@ -87,6 +88,7 @@ def _out(item: ItemRecord, image: ImageView) -> ItemOut:
         title=item.title,
         user_id=item.user_id,
         image_url=image.url,
+        image_fallback_url=image.fallback_url,
         image_status=image.status,
         image_version=item.image_version,
         created_at=item.created_at,
@@ -112,6 +114,11 @@ async def list_items(
     ] = None,
 ) -> ItemPage:
     """Newest first. Image URLs of the whole page come from one resolver call."""
+    return await page_of(request, user, limit, cursor_text)
+
+
+async def page_of(request: Request, user: str, limit: int, cursor_text: str | None) -> ItemPage:
+    """One page of the user's items with image URLs; shared by the API and the gallery."""
     after = None
     if cursor_text:
         try:
@@ -220,7 +227,12 @@ def _upload_error(exc: ResolverCallError) -> ApiError:
 @router.post(
     "/{item_id}/image",
     response_model=ItemOut,
-    responses={**_ONE, **_BODY},
+    responses={
+        **_ONE,
+        **_BODY,
+        409: {**_ERR, "description": "Nothing has been uploaded under this key yet."},
+        503: {**_ERR, "description": "The image service is unavailable; retry."},
+    },
     summary="Attach an uploaded image; bumps imageVersion so the new URL bypasses caches",
 )
 async def confirm_image(
@@ -235,9 +247,30 @@ async def confirm_image(
             details=[{"field": "body.key", "message": "is not a key issued to this user"}],
         )
     repo = _repo(request)
+    if await run_in_threadpool(repo.get, user, str(item_id)) is None:
+        raise not_found()
+    try:
+        await _images(request).verify_upload(user, body.key)
+    except ResolverCallError as exc:
+        raise _attach_error(exc) from None
     return await _one(
         request, user, await run_in_threadpool(repo.set_image, user, str(item_id), body.key)
     )
+
+
+def _attach_error(exc: ResolverCallError) -> ApiError:
+    if exc.code == grpc.StatusCode.NOT_FOUND:
+        return ApiError(
+            409, "image_not_uploaded", "no image has been uploaded under this key; upload it first"
+        )
+    if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
+        return ApiError(
+            422,
+            "validation_failed",
+            "request is not valid",
+            details=[{"field": "body.key", "message": exc.message}],
+        )
+    return ApiError(503, "resolver_unavailable", "image service unavailable; retry later")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from pydantic.alias_generators import to_camel
 
 from wishlist_api.images import ImageStatus
@@ -50,6 +50,11 @@ class ItemOut(_Camel):
         description="URL to load the image from: CloudFront, or S3 for viewers outside the "
         "CDN rollout. Null unless imageStatus is `ok`. Never a stored URL."
     )
+    image_fallback_url: str | None = Field(
+        None,
+        description="For CDN images: the same image from S3 (presigned), to load when the CDN "
+        "fails or is unreachable. Null otherwise.",
+    )
     image_status: ImageStatus = Field(
         description="`ok`: imageUrl is set. `none`: the item has no image. `invalid`: the "
         "stored image reference is not one we serve. `unavailable`: the image service did "
@@ -77,7 +82,10 @@ class UpdateItem(_Input):
 
 class UploadUrlRequest(_Input):
     content_type: Literal["image/jpeg", "image/png", "image/webp", "image/gif"]
-    content_length: int = Field(ge=1, le=MAX_UPLOAD_BYTES, description="Exact file size in bytes.")
+    # Strict: true, "100" and 100.0 are client mistakes, not 1 or 100 bytes.
+    content_length: StrictInt = Field(
+        ge=1, le=MAX_UPLOAD_BYTES, description="Exact file size in bytes (a JSON integer)."
+    )
 
 
 class UploadUrlOut(_Camel):

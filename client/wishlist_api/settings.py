@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from image_resolver.config import ConfigError as _ConfigError
 from image_resolver.config import build_settings
+from wishlist_api.db import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LOCK_TIMEOUT, make_engine
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/wishlist.db"
+# The largest legitimate JSON body (a title, an upload key) is well under 1 KiB.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
 _S = TypeVar("_S", bound=BaseSettings)
 
 
@@ -21,6 +27,28 @@ class DatabaseSettings(BaseSettings):
 
     # SQLite file by default (embedded); postgresql+psycopg://user:pw@host/db in production.
     database_url: str = DEFAULT_SQLITE_URL
+    # A request waits at most this long for a lock (SQLite busy, PostgreSQL lock_timeout)
+    # or a connection, then gets 503 + Retry-After instead of hanging its client.
+    database_lock_timeout_seconds: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0, le=60)
+    database_connect_timeout_seconds: int = Field(DEFAULT_CONNECT_TIMEOUT, ge=1, le=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_url(cls, value: str) -> str:
+        """Refused at start-up in one line, not as an engine traceback; never echoed (it
+        may hold a password). Empty is refused too: silently using SQLite is worse."""
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a database URL (e.g. postgresql+psycopg://...)") from None
+        return value
+
+    def make_engine(self) -> Engine:
+        return make_engine(
+            self.database_url,
+            lock_timeout=self.database_lock_timeout_seconds,
+            connect_timeout=self.database_connect_timeout_seconds,
+        )
 
 
 class ApiSettings(DatabaseSettings):
@@ -45,22 +73,36 @@ class ApiSettings(DatabaseSettings):
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
 
+    # The gallery's session cookie is Secure (HTTPS only) unless turned off for plain-HTTP demos.
+    session_cookie_secure: bool = True
+    # Bodies over this are refused with 413 before they are read (see limits.py).
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=1024 * 1024)
+
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     page_size_default: int = Field(20, ge=1, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
+    @field_validator(
+        "jwt_secret", "jwt_public_key", "jwt_jwks_url", "jwt_issuer", "jwt_audience", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """`JWT_SECRET=` in a manifest means "not set": one rule for every optional key, so
+        no later check can mistake an empty secret for a configured one."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @model_validator(mode="after")
     def _one_key_source(self) -> ApiSettings:
-        sources = [
-            self.jwt_secret is not None and self.jwt_secret.get_secret_value() != "",
-            bool(self.jwt_public_key),
-            bool(self.jwt_jwks_url),
-        ]
-        if sum(sources) != 1:
+        sources = [self.jwt_secret, self.jwt_public_key, self.jwt_jwks_url]
+        if sum(source is not None for source in sources) != 1:
             raise ValueError("set exactly one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL")
-        if self.jwt_secret is not None and 0 < len(self.jwt_secret.get_secret_value()) < 32:
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters (HS256 key strength)")
         return self
 

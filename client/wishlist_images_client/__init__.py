@@ -10,6 +10,7 @@ from wishlist_images_client.types import (
     ResolvedImage,
     ResolveError,
     RolloutInfo,
+    UploadedImage,
     UploadForm,
 )
 
@@ -24,4 +25,5 @@ __all__ = [
     "ResolverCallError",
     "RolloutInfo",
     "UploadForm",
+    "UploadedImage",
 ]

@@ -13,10 +13,12 @@ from wishlist_images_client.types import (
     ImageRef,
     ResolvedImage,
     ResolveError,
+    UploadedImage,
     UploadForm,
     batch_from,
     resolved_from,
     upload_from,
+    uploaded_from,
 )
 
 
@@ -41,11 +43,17 @@ class AsyncImageResolverClient:
         self.timeout = timeout
 
     async def resolve(
-        self, ref: ImageRef | str, *, user_id: str = "", timeout: float | None = None
+        self,
+        ref: ImageRef | str,
+        *,
+        user_id: str = "",
+        timeout: float | None = None,
+        include_fallback: bool = False,
     ) -> ResolvedImage:
         try:
             resp = await self._images.ResolveImageUrl(
-                calls.resolve_request(ref, user_id), timeout=timeout or self.timeout
+                calls.resolve_request(ref, user_id, include_fallback),
+                timeout=timeout or self.timeout,
             )
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
@@ -58,12 +66,13 @@ class AsyncImageResolverClient:
         user_id: str = "",
         timeout: float | None = None,
         request_id: str | None = None,
+        include_fallback: bool = False,
     ) -> list[ResolvedImage | ResolveError]:
         """One RPC per 1000 refs; a bad ref yields a ResolveError in its slot."""
         out: list[ResolvedImage | ResolveError] = []
         md = calls.metadata(None, request_id)
         try:
-            for request in calls.batch_requests(refs, user_id):
+            for request in calls.batch_requests(refs, user_id, include_fallback):
                 resp = await self._images.BatchResolveImageUrls(
                     request, timeout=timeout or self.timeout, metadata=md
                 )
@@ -80,6 +89,15 @@ class AsyncImageResolverClient:
         )
         try:
             return upload_from(await self._images.CreateUploadUrl(request, timeout=self.timeout))
+        except grpc.RpcError as err:
+            raise calls.call_error(err) from None
+
+    async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
+        """Raises ResolverCallError: NOT_FOUND when nothing was uploaded under `key`,
+        INVALID_ARGUMENT (field `key`) when the object breaks the upload policy."""
+        request = pb.VerifyUploadRequest(user_id=user_id, key=key)
+        try:
+            return uploaded_from(await self._images.VerifyUpload(request, timeout=self.timeout))
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
 

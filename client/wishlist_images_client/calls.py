@@ -82,17 +82,23 @@ def call_error(err: grpc.RpcError) -> ResolverCallError:
     return ResolverCallError(code, message or "", field)
 
 
-def resolve_request(ref: ImageRef | str, user_id: str) -> pb.ResolveImageUrlRequest:
-    return pb.ResolveImageUrlRequest(image=as_ref(ref), user_id=user_id)
+def resolve_request(
+    ref: ImageRef | str, user_id: str, include_fallback: bool = False
+) -> pb.ResolveImageUrlRequest:
+    return pb.ResolveImageUrlRequest(
+        image=as_ref(ref), user_id=user_id, include_fallback=include_fallback
+    )
 
 
 def batch_requests(
-    refs: Sequence[ImageRef | str], user_id: str
+    refs: Sequence[ImageRef | str], user_id: str, include_fallback: bool = False
 ) -> Iterator[pb.BatchResolveImageUrlsRequest]:
     """Split any number of refs into server-sized batches, keeping order."""
     for start in range(0, len(refs), MAX_BATCH):
         chunk: Iterable[ImageRef | str] = refs[start : start + MAX_BATCH]
-        yield pb.BatchResolveImageUrlsRequest(images=[as_ref(r) for r in chunk], user_id=user_id)
+        yield pb.BatchResolveImageUrlsRequest(
+            images=[as_ref(r) for r in chunk], user_id=user_id, include_fallback=include_fallback
+        )
 
 
 def set_rollout_request(

@@ -19,11 +19,13 @@ from wishlist_images_client.types import (
     ResolvedImage,
     ResolveError,
     RolloutInfo,
+    UploadedImage,
     UploadForm,
     batch_from,
     resolved_from,
     rollout_from,
     upload_from,
+    uploaded_from,
 )
 
 
@@ -51,23 +53,34 @@ class ImageResolverClient:
         self._md = calls.metadata(admin_token)
 
     def resolve(
-        self, ref: ImageRef | str, *, user_id: str = "", timeout: float | None = None
+        self,
+        ref: ImageRef | str,
+        *,
+        user_id: str = "",
+        timeout: float | None = None,
+        include_fallback: bool = False,
     ) -> ResolvedImage:
         try:
             resp = self._images.ResolveImageUrl(
-                calls.resolve_request(ref, user_id), timeout=timeout or self.timeout
+                calls.resolve_request(ref, user_id, include_fallback),
+                timeout=timeout or self.timeout,
             )
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
         return resolved_from(resp.image)
 
     def batch_resolve(
-        self, refs: Sequence[ImageRef | str], *, user_id: str = "", timeout: float | None = None
+        self,
+        refs: Sequence[ImageRef | str],
+        *,
+        user_id: str = "",
+        timeout: float | None = None,
+        include_fallback: bool = False,
     ) -> list[ResolvedImage | ResolveError]:
         """Any number of refs, in order; a bad ref yields a ResolveError in its slot."""
         out: list[ResolvedImage | ResolveError] = []
         try:
-            for request in calls.batch_requests(refs, user_id):
+            for request in calls.batch_requests(refs, user_id, include_fallback):
                 resp = self._images.BatchResolveImageUrls(request, timeout=timeout or self.timeout)
                 out.extend(batch_from(resp))
         except grpc.RpcError as err:
@@ -80,6 +93,15 @@ class ImageResolverClient:
         )
         try:
             return upload_from(self._images.CreateUploadUrl(request, timeout=self.timeout))
+        except grpc.RpcError as err:
+            raise calls.call_error(err) from None
+
+    def verify_upload(self, user_id: str, key: str) -> UploadedImage:
+        """Raises ResolverCallError: NOT_FOUND when nothing was uploaded under `key`,
+        INVALID_ARGUMENT (field `key`) when the object breaks the upload policy."""
+        request = pb.VerifyUploadRequest(user_id=user_id, key=key)
+        try:
+            return uploaded_from(self._images.VerifyUpload(request, timeout=self.timeout))
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
 

@@ -32,6 +32,19 @@ class ResolvedImage:
     url: str
     origin: Origin
     expires_at: datetime | None = None
+    # Asked for with include_fallback: the same image from S3, for when the CDN fails.
+    fallback_url: str = ""
+    fallback_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UploadedImage:
+    """An uploaded object that matches the upload policy (VerifyUpload)."""
+
+    key: str
+    content_type: str
+    size_bytes: int
+    etag: str
 
 
 @dataclass(frozen=True)
@@ -84,8 +97,16 @@ def _time(msg: Timestamp, present: bool) -> datetime | None:
 
 def resolved_from(msg: pb.ResolvedImageUrl) -> ResolvedImage:
     return ResolvedImage(
-        msg.url, Origin(msg.origin), _time(msg.expires_at, msg.HasField("expires_at"))
+        msg.url,
+        Origin(msg.origin),
+        _time(msg.expires_at, msg.HasField("expires_at")),
+        msg.fallback_url,
+        _time(msg.fallback_expires_at, msg.HasField("fallback_expires_at")),
     )
+
+
+def uploaded_from(msg: pb.VerifyUploadResponse) -> UploadedImage:
+    return UploadedImage(msg.key, msg.content_type, msg.size_bytes, msg.etag)
 
 
 def error_from(status: status_pb2.Status) -> ResolveError:

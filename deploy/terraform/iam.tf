@@ -6,11 +6,18 @@ data "aws_iam_policy_document" "image_resolver" {
     resources = ["${aws_s3_bucket.uploads.arn}/${local.uploads_prefix}*"]
   }
 
+  # Read and (conditionally) write the one rollout item, nothing else in the table.
   statement {
-    sid       = "RolloutParameter"
+    sid       = "RolloutTable"
     effect    = "Allow"
-    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
-    resources = ["arn:${local.partition}:ssm:${data.aws_region.current.name}:${local.account_id}:parameter${var.rollout_parameter_name}"]
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.rollout.arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.rollout_item_key]
+    }
   }
 
   statement {
@@ -23,7 +30,7 @@ data "aws_iam_policy_document" "image_resolver" {
 
 resource "aws_iam_policy" "image_resolver" {
   name        = "${var.name}-image-resolver"
-  description = "What image-resolver needs - presign, rollout parameter, invalidations."
+  description = "What image-resolver needs - presign, rollout table item, invalidations."
   policy      = data.aws_iam_policy_document.image_resolver.json
   tags        = var.tags
 }

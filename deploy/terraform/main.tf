@@ -13,6 +13,52 @@ locals {
   alert_topic_arn  = local.create_topic ? aws_sns_topic.alerts[0].arn : var.existing_alert_topic_arn
   uploads_prefix   = "uploads/wishlist/"
   s3_access_prefix = "s3-access/${var.uploads_bucket_name}/"
+
+  # Where access logs land. One definition for the delivery, the bucket policy and the Athena
+  # table (outputs athena_*); server/image_resolver/accesslogs/athena.py renders the same layout
+  # and tests/deploy/test_access_log_layout.py checks that all of them agree.
+  access_log_prefix        = "cloudfront/"
+  access_log_suffix_path   = "${local.access_log_prefix}{DistributionId}/{yyyy}/{MM}/{dd}"
+  legacy_access_log_prefix = "cloudfront-legacy/"
+  # The 33 fields, in order, that the Athena table reads by position (tab-separated): the v2
+  # default field list is longer and ordered differently. Same list as accesslogs/fields.py.
+  access_log_record_fields = [
+    "date",
+    "time",
+    "x-edge-location",
+    "sc-bytes",
+    "c-ip",
+    "cs-method",
+    "cs(Host)",
+    "cs-uri-stem",
+    "sc-status",
+    "cs(Referer)",
+    "cs(User-Agent)",
+    "cs-uri-query",
+    "cs(Cookie)",
+    "x-edge-result-type",
+    "x-edge-request-id",
+    "x-host-header",
+    "cs-protocol",
+    "cs-bytes",
+    "time-taken",
+    "x-forwarded-for",
+    "ssl-protocol",
+    "ssl-cipher",
+    "x-edge-response-result-type",
+    "cs-protocol-version",
+    "fle-status",
+    "fle-encrypted-fields",
+    "c-port",
+    "time-to-first-byte",
+    "x-edge-detailed-result-type",
+    "sc-content-type",
+    "sc-content-len",
+    "sc-range-start",
+    "sc-range-end",
+  ]
+  # The image-resolver's rollout document: ROLLOUT_STORE=dynamodb://<table>/<key>.
+  rollout_item_key = "rollout"
 }
 
 # ------------------------------------------------------------------ CloudFront
@@ -61,8 +107,8 @@ resource "aws_cloudfront_cache_policy" "images" {
 }
 
 resource "aws_cloudfront_response_headers_policy" "images" {
-  name    = "${var.name}-wishlist-images"
   #checkov:skip=CKV_AWS_259:HSTS is one year with subdomains; preload is impossible for *.cloudfront.net and must be a deliberate choice for a custom domain.
+  name    = "${var.name}-wishlist-images"
   comment = "HSTS, nosniff and CORS for the web app"
 
   security_headers_config {
@@ -153,13 +199,15 @@ resource "aws_cloudfront_distribution" "images" {
     response_headers_policy_id = aws_cloudfront_response_headers_policy.images.id
   }
 
+  # The bucket policy grants the distribution s3:ListBucket on uploads/wishlist/, so a missing
+  # image is a 404 from S3, cached 5 minutes (the story's negative caching).
   custom_error_response {
     error_code            = 404
     error_caching_min_ttl = 300
   }
 
-  # Without s3:ListBucket, S3 answers a missing key with 403. Keep that short so a repaired
-  # bucket policy (Risk 4) takes effect within the 5-minute rollback target.
+  # 403 now means a broken OAC or bucket policy (or a path outside uploads/wishlist/). Keep it
+  # short so a repaired bucket policy (Risk 4) takes effect within the 5-minute rollback target.
   custom_error_response {
     error_code            = 403
     error_caching_min_ttl = 10
@@ -169,7 +217,7 @@ resource "aws_cloudfront_distribution" "images" {
     for_each = local.use_legacy_log ? [1] : []
     content {
       bucket          = aws_s3_bucket.logs.bucket_domain_name
-      prefix          = "cloudfront/"
+      prefix          = local.legacy_access_log_prefix
       include_cookies = false
     }
   }
@@ -229,9 +277,13 @@ resource "aws_cloudwatch_log_delivery" "access" {
 
   delivery_source_name     = aws_cloudwatch_log_delivery_source.access[0].name
   delivery_destination_arn = aws_cloudwatch_log_delivery_destination.access_s3[0].arn
+  record_fields            = local.access_log_record_fields
+  field_delimiter          = "\t"
   tags                     = var.tags
 
+  # Keys: cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}/<file>.gz, the Athena table's projection.
   s3_delivery_configuration {
+    suffix_path                 = local.access_log_suffix_path
     enable_hive_compatible_path = false
   }
 

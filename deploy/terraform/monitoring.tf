@@ -52,38 +52,107 @@ resource "aws_budgets_budget" "cloudfront" {
     values = ["Amazon CloudFront"]
   }
 
-  notification {
-    notification_type          = "ACTUAL"
-    comparison_operator        = "GREATER_THAN"
-    threshold                  = 80
-    threshold_type             = "PERCENTAGE"
-    subscriber_sns_topic_arns  = [local.alert_topic_arn]
-    subscriber_email_addresses = var.alert_email == "" ? [] : [var.alert_email]
+  # 80 % actual: time to look; 100 % forecast: the month is heading over; 100 % actual: it is over.
+  dynamic "notification" {
+    for_each = local.budget_notifications
+    content {
+      notification_type          = notification.value.type
+      comparison_operator        = "GREATER_THAN"
+      threshold                  = notification.value.threshold
+      threshold_type             = "PERCENTAGE"
+      subscriber_sns_topic_arns  = [local.alert_topic_arn]
+      subscriber_email_addresses = var.alert_email == "" ? [] : [var.alert_email]
+    }
   }
+}
 
-  notification {
-    notification_type          = "FORECASTED"
-    comparison_operator        = "GREATER_THAN"
-    threshold                  = 100
-    threshold_type             = "PERCENTAGE"
-    subscriber_sns_topic_arns  = [local.alert_topic_arn]
-    subscriber_email_addresses = var.alert_email == "" ? [] : [var.alert_email]
+locals {
+  budget_notifications = [
+    { type = "ACTUAL", threshold = 80 },
+    { type = "FORECASTED", threshold = 100 },
+    { type = "ACTUAL", threshold = 100 },
+  ]
+
+  # One alarm per failure that matters. 5xx: the origin or CloudFront itself fails (Risk 4).
+  # 4xx: a broken OAC or bucket policy answers 403 (misses are 404, so 4xx stays low normally).
+  # CacheHitRate (AC14) and OriginLatency come from the monitoring subscription below.
+  cloudfront_alarms = {
+    "5xx" = {
+      metric      = "5xxErrorRate"
+      description = "CloudFront 5xx rate for wishlist images (Risk 4)."
+      statistic   = "Average"
+      threshold   = var.error_rate_threshold_percent
+      comparison  = "GreaterThanThreshold"
+      period      = 60
+      evaluations = 5
+      datapoints  = 3
+    }
+    "4xx" = {
+      metric      = "4xxErrorRate"
+      description = "CloudFront 4xx rate: 403s from a broken OAC or bucket policy (Risk 4)."
+      statistic   = "Average"
+      threshold   = var.client_error_rate_threshold_percent
+      comparison  = "GreaterThanThreshold"
+      period      = 60
+      evaluations = 5
+      datapoints  = 3
+    }
+    "cache-hit-rate" = {
+      metric      = "CacheHitRate"
+      description = "Cache hit rate below target for an hour (AC14): cache key or TTLs changed?"
+      statistic   = "Average"
+      threshold   = var.cache_hit_rate_threshold_percent
+      comparison  = "LessThanThreshold"
+      period      = 900
+      evaluations = 4
+      datapoints  = 4
+    }
+    "origin-latency" = {
+      metric      = "OriginLatency"
+      description = "p90 origin (S3) latency in milliseconds above target for 5 of 10 minutes."
+      statistic   = "p90"
+      threshold   = var.origin_latency_threshold_ms
+      comparison  = "GreaterThanThreshold"
+      period      = 60
+      evaluations = 10
+      datapoints  = 5
+    }
   }
+}
+
+# CacheHitRate, OriginLatency and the per-status error rates are "additional metrics": they
+# exist only with this subscription (billed like custom CloudWatch metrics, a few USD a month).
+resource "aws_cloudfront_monitoring_subscription" "images" {
+  distribution_id = aws_cloudfront_distribution.images.id
+
+  monitoring_subscription {
+    realtime_metrics_subscription_config {
+      realtime_metrics_subscription_status = "Enabled"
+    }
+  }
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.origin_5xx
+  to   = aws_cloudwatch_metric_alarm.cloudfront["5xx"]
 }
 
 # CloudFront metrics are published in us-east-1 with Region=Global (the provider is us-east-1,
 # enforced by the distribution's precondition).
-resource "aws_cloudwatch_metric_alarm" "origin_5xx" {
-  alarm_name          = "${var.name}-cloudfront-5xx"
-  alarm_description   = "CloudFront 5xx rate for wishlist images (Risk 4). Runbook: deploy/README.md#rollback."
+resource "aws_cloudwatch_metric_alarm" "cloudfront" {
+  for_each = local.cloudfront_alarms
+
+  alarm_name          = "${var.name}-cloudfront-${each.key}"
+  alarm_description   = "${each.value.description} Runbook: deploy/README.md#rollback."
   namespace           = "AWS/CloudFront"
-  metric_name         = "5xxErrorRate"
-  statistic           = "Average"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  threshold           = var.error_rate_threshold_percent
-  comparison_operator = "GreaterThanThreshold"
+  metric_name         = each.value.metric
+  statistic           = startswith(each.value.statistic, "p") ? null : each.value.statistic
+  extended_statistic  = startswith(each.value.statistic, "p") ? each.value.statistic : null
+  period              = each.value.period
+  evaluation_periods  = each.value.evaluations
+  datapoints_to_alarm = each.value.datapoints
+  threshold           = each.value.threshold
+  comparison_operator = each.value.comparison
   treat_missing_data  = "notBreaching"
   alarm_actions       = [local.alert_topic_arn]
   ok_actions          = [local.alert_topic_arn]
@@ -93,4 +162,6 @@ resource "aws_cloudwatch_metric_alarm" "origin_5xx" {
     DistributionId = aws_cloudfront_distribution.images.id
     Region         = "Global"
   }
+
+  depends_on = [aws_cloudfront_monitoring_subscription.images]
 }

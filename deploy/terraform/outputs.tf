@@ -33,7 +33,27 @@ output "image_resolver_role_arn" {
   value       = try(aws_iam_role.image_resolver[0].arn, null)
 }
 
+output "rollout_table_name" {
+  description = "DynamoDB table holding the rollout flag"
+  value       = aws_dynamodb_table.rollout.name
+}
+
+output "rollout_store_url" {
+  description = "-> ROLLOUT_STORE"
+  value       = "dynamodb://${aws_dynamodb_table.rollout.name}/${local.rollout_item_key}"
+}
+
+output "athena_table_location" {
+  description = "LOCATION of the cloudfront_logs Athena table (python -m image_resolver.accesslogs.athena --location)"
+  value       = "s3://${aws_s3_bucket.logs.id}/${local.access_log_prefix}"
+}
+
+output "access_log_suffix_path" {
+  description = "Key layout of standard logging v2 objects; the Athena table's projection reads it"
+  value       = local.access_log_suffix_path
+}
+
 output "alert_topic_arn" {
-  description = "SNS topic for budget and 5xx alarms"
+  description = "SNS topic for budget and CloudFront alarms"
   value       = local.alert_topic_arn
 }

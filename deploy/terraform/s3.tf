@@ -92,7 +92,7 @@ data "aws_iam_policy_document" "logs" {
     sid       = "AllowCloudFrontLogDeliveryV2"
     effect    = "Allow"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.logs.arn}/AWSLogs/${local.account_id}/*"]
+    resources = ["${aws_s3_bucket.logs.arn}/${local.access_log_prefix}*"]
 
     principals {
       type        = "Service"
@@ -267,6 +267,54 @@ data "aws_iam_policy_document" "uploads" {
         test     = "StringEquals"
         variable = "AWS:SourceArn"
         values   = [aws_cloudfront_distribution.images.arn]
+      }
+    }
+  }
+
+  # With s3:ListBucket S3 answers a missing key with 404 instead of 403, so CloudFront caches
+  # the miss for 5 minutes and 403 keeps meaning "access is broken". Listing is limited to
+  # the uploads prefix and to this distribution.
+  dynamic "statement" {
+    for_each = local.use_oac ? [1] : []
+    content {
+      sid       = "AllowCloudFrontOacListUploads"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.uploads.arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "AWS:SourceArn"
+        values   = [aws_cloudfront_distribution.images.arn]
+      }
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.uploads_prefix}*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.use_oac ? [] : [1]
+    content {
+      sid       = "AllowCloudFrontOaiListUploads"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.uploads.arn]
+
+      principals {
+        type        = "AWS"
+        identifiers = [aws_cloudfront_origin_access_identity.uploads[0].iam_arn]
+      }
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.uploads_prefix}*"]
       }
     }
   }

@@ -78,13 +78,16 @@ variable "aliases" {
 }
 
 variable "minimum_protocol_version" {
-  description = "Viewer TLS security policy, applied when a certificate is given."
+  # The module claims aws provider 5.x only (versions.tf), and 5.x accepts security policies up
+  # to TLSv1.2_2021: TLSv1.2_2025 fails at plan time there. Offer TLSv1.2_2025 together with the
+  # provider major that accepts it, and plan it (deploy/terraform/tests) before raising either.
+  description = "Viewer TLS security policy, applied when a certificate is given (TLSv1.2_2021 is the newest aws provider 5.x accepts)."
   type        = string
-  default     = "TLSv1.2_2025"
+  default     = "TLSv1.2_2021"
 
   validation {
-    condition     = contains(["TLSv1.2_2025", "TLSv1.2_2021"], var.minimum_protocol_version)
-    error_message = "minimum_protocol_version must be TLSv1.2_2025 or TLSv1.2_2021."
+    condition     = contains(["TLSv1.2_2021", "TLSv1.2_2019"], var.minimum_protocol_version)
+    error_message = "minimum_protocol_version must be TLSv1.2_2021 or TLSv1.2_2019 (aws provider 5.x rejects TLSv1.2_2025)."
   }
 }
 
@@ -146,10 +149,33 @@ variable "error_rate_threshold_percent" {
   default     = 5
 }
 
-variable "rollout_parameter_name" {
-  description = "SSM parameter behind ROLLOUT_STORE=ssm://<name>."
+variable "client_error_rate_threshold_percent" {
+  description = "4xxErrorRate (percent) that raises the alarm; 403s from a broken OAC or bucket policy land here."
+  type        = number
+  default     = 10
+}
+
+variable "cache_hit_rate_threshold_percent" {
+  description = "CacheHitRate (percent) below which the alarm fires after an hour (AC14)."
+  type        = number
+  default     = 80
+}
+
+variable "origin_latency_threshold_ms" {
+  description = "p90 OriginLatency (milliseconds) above which the alarm fires."
+  type        = number
+  default     = 1000
+}
+
+variable "rollout_table_name" {
+  description = "DynamoDB table behind ROLLOUT_STORE=dynamodb://<name>/rollout."
   type        = string
-  default     = "/wishlist/image-cdn/rollout"
+  default     = "wishlist-image-cdn-rollout"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.rollout_table_name))
+    error_message = "rollout_table_name: 3-255 letters, digits, underscores, dots or dashes."
+  }
 }
 
 variable "eks_oidc_provider_arn" {

@@ -6,7 +6,14 @@ import sys
 from collections.abc import Callable
 from typing import Literal, Protocol, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from image_resolver.urls import is_valid_hostname
@@ -22,6 +29,8 @@ class Settings(BaseSettings):
 
     cloudfront_distribution_domain: str | None = None
     cloudfront_distribution_id: str | None = None
+    # "http" only for the local demo edge under *.localhost (browsers can't trust its cert).
+    cdn_url_scheme: Literal["https", "http"] = "https"
     s3_bucket: str = "lego-moc-wishlist-uploads"
     aws_region: str = Field(
         "us-east-1", validation_alias=AliasChoices("aws_region", "aws_default_region")
@@ -42,6 +51,7 @@ class Settings(BaseSettings):
     rollout_group_id: str = "wishlist-image-cdn"
     cdn_rollout_percent: int | None = Field(None, ge=0, le=100)
     admin_token: SecretStr | None = None
+    local_edge_purge_url: str | None = None  # dev/test: a local edge to BAN after invalidating
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -60,9 +70,28 @@ class Settings(BaseSettings):
                 "must be a bare host name such as d111111abcdef8.cloudfront.net "
                 "(no scheme, no path)"
             )
-        if not is_valid_hostname(domain):
+        host, _, port = domain.partition(":")
+        if port and (not host.endswith(".localhost") or not _is_port(port)):
+            raise ValueError("may carry a port only for a local demo host under .localhost")
+        if not is_valid_hostname(host):
             raise ValueError("is not a valid host name")
         return domain
+
+    @model_validator(mode="after")
+    def _plain_http_only_for_local_demos(self) -> Settings:
+        domain = (self.cloudfront_distribution_domain or "").partition(":")[0]
+        if self.cdn_url_scheme == "http" and not domain.endswith(".localhost"):
+            raise ValueError("CDN_URL_SCHEME=http is only for a local demo CDN under .localhost")
+        return self
+
+    @field_validator("local_edge_purge_url", mode="before")
+    @classmethod
+    def _purge_url_is_loopback(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        from image_resolver.edge_purge import check_purge_url
+
+        return check_purge_url(str(value))
 
     @field_validator("allowed_key_prefix")
     @classmethod
@@ -92,6 +121,10 @@ class Settings(BaseSettings):
         if self.cdn_rollout_percent is not None:
             return self.cdn_rollout_percent
         return 100 if self.cdn_configured else 0
+
+
+def _is_port(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) < 65536
 
 
 class ConfigError(Exception):

@@ -19,3 +19,7 @@ class Unauthenticated(Exception):
 
 class NotConfigured(Exception):
     """The deployment lacks a setting this call needs (e.g. no CloudFront distribution id)."""
+
+
+class NotFound(Exception):
+    """The named thing does not exist (NOT_FOUND); the message never echoes input."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +33,15 @@ class Invalidator:
     from memory here, and by CloudFront itself across replicas."""
 
     def __init__(
-        self, client: Any, distribution_id: str | None, rules: UrlRules, memo_size: int = 256
+        self,
+        client: Any,
+        distribution_id: str | None,
+        rules: UrlRules,
+        memo_size: int = 256,
+        purge_edge: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
         self.client = client
+        self.purge_edge = purge_edge  # a local edge (LOCAL_EDGE_PURGE_URL), after CloudFront
         self.distribution_id = distribution_id
         self.rules = rules
         self._memo: OrderedDict[tuple[str, tuple[str, ...]], list[InvalidationResult]] = (
@@ -94,6 +100,8 @@ class Invalidator:
                 "CallerReference": caller_reference,
             },
         )["Invalidation"]
+        if self.purge_edge is not None:
+            self.purge_edge(paths)
         return InvalidationResult(answer["Id"], answer["Status"], tuple(paths))
 
 

@@ -31,6 +31,9 @@ class Resolved(NamedTuple):
     url: str
     origin: Origin
     expires_at: datetime | None = None
+    # CDN results asked for a fallback: the same image from S3, for when the CDN fails.
+    fallback_url: str = ""
+    fallback_expires_at: datetime | None = None
 
 
 class SignedUrl(Protocol):
@@ -63,7 +66,9 @@ class ImageResolver:
         self.signer = signer
         self.cdn_available = rules.cdn_domain is not None
 
-    def resolve(self, ref: str, version: str = "", user_id: str = "") -> Resolved:
+    def resolve(
+        self, ref: str, version: str = "", user_id: str = "", with_fallback: bool = False
+    ) -> Resolved:
         """One ref; raises RefError when the ref is refused."""
         check_user_id(user_id)
         try:
@@ -73,10 +78,10 @@ class ImageResolver:
             raise
         on_cdn = self._on_cdn(user_id or parsed.key)
         (metrics.CDN_RESOLUTIONS if on_cdn else metrics.S3_RESOLUTIONS).inc()
-        return self._url(parsed, on_cdn)
+        return self._url(parsed, on_cdn, with_fallback)
 
     def resolve_many(
-        self, refs: Sequence[tuple[str, str]], user_id: str = ""
+        self, refs: Sequence[tuple[str, str]], user_id: str = "", with_fallback: bool = False
     ) -> list[Resolved | RefError]:
         """Many (ref, version) pairs for one viewer; a bad ref fails only its own slot."""
         check_user_id(user_id)
@@ -101,7 +106,7 @@ class ImageResolver:
                 cdn += 1
             else:
                 s3 += 1
-            out.append(url(parsed, on_cdn))
+            out.append(url(parsed, on_cdn, with_fallback))
         if cdn:
             metrics.CDN_RESOLUTIONS.inc(cdn)
         if s3:
@@ -111,9 +116,16 @@ class ImageResolver:
     def _on_cdn(self, subject: str) -> bool:
         return self.cdn_available and uses_cdn(self.rollout.state, self.group_id, subject)
 
-    def _url(self, parsed: ParsedRef, on_cdn: bool) -> Resolved:
+    def _url(self, parsed: ParsedRef, on_cdn: bool, with_fallback: bool = False) -> Resolved:
         if on_cdn:
-            return Resolved(self.rules.cdn_url_of(parsed), Origin.CDN)
+            cdn_url = self.rules.cdn_url_of(parsed)
+            if not with_fallback:
+                return Resolved(cdn_url, Origin.CDN)
+            s3 = self._s3(parsed)
+            return Resolved(cdn_url, Origin.CDN, None, s3.url, s3.expires_at)
+        return self._s3(parsed)
+
+    def _s3(self, parsed: ParsedRef) -> Resolved:
         if self.signer is not None:
             signed = self.signer.presign(parsed.key)
             return Resolved(signed.url, Origin.S3, signed.expires_at)

@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from image_resolver import metrics
 from image_resolver.config import Settings
+from image_resolver.edge_purge import LocalEdgePurger
 from image_resolver.grpc_api.image_service import SERVICE_NAME as IMAGE_SERVICE
 from image_resolver.grpc_api.image_service import ImageUrlServicer, UploadIssuer
 from image_resolver.grpc_api.rollout_service import SERVICE_NAME as ROLLOUT_SERVICE
@@ -58,6 +59,7 @@ def build_components(settings: Settings, session: Any = None) -> Components:
         cdn_domain=settings.cloudfront_distribution_domain,
         allowed_prefix=settings.allowed_key_prefix,
         s3_endpoint=settings.s3_endpoint_url,
+        cdn_scheme=settings.cdn_url_scheme,
     )
     store = None
     if settings.rollout_store:
@@ -84,6 +86,9 @@ def build_components(settings: Settings, session: Any = None) -> Components:
         session.client("cloudfront", endpoint_url=settings.s3_endpoint_url),
         settings.cloudfront_distribution_id,
         rules,
+        purge_edge=LocalEdgePurger(settings.local_edge_purge_url)
+        if settings.local_edge_purge_url
+        else None,
     )
     return Components(settings, rules, rollout, resolver, _upload_issuer(settings, s3), invalidator)
 

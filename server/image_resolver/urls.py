@@ -83,9 +83,12 @@ class UrlRules:
     allowed_prefix: str = "uploads/wishlist/"
     # Local S3 (moto) endpoint, e.g. "http://127.0.0.1:5000": S3 URLs become path-style on it.
     s3_endpoint: str | None = None
+    # "http" only for the local demo edge (a "cdn.localhost:PORT" domain); CloudFront: https.
+    cdn_scheme: str = "https"
     _plain_key: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _s3_base: str = field(init=False, repr=False, compare=False)
     _endpoint_host: str | None = field(init=False, repr=False, compare=False)
+    _cdn_host_port: tuple[str, int | None] | None = field(init=False, repr=False, compare=False)
     _parse_cached: Callable[[str, str], ParsedRef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +103,8 @@ class UrlRules:
         object.__setattr__(self, "_s3_base", self._compute_s3_base())
         host = urlsplit(self.s3_endpoint).netloc.lower() if self.s3_endpoint else None
         object.__setattr__(self, "_endpoint_host", host)
+        cdn = urlsplit(f"//{self.cdn_domain}") if self.cdn_domain else None
+        object.__setattr__(self, "_cdn_host_port", cdn and (cdn.hostname or "", cdn.port))
         # Legacy URLs cost ~7 us to take apart and the same rows are shown again and again;
         # the parse is pure, so accepted results are memoised (refusals are not cached).
         object.__setattr__(
@@ -118,7 +123,7 @@ class UrlRules:
 
     def cdn_url(self, key: str, version: str = "") -> str:
         """The CloudFront URL of a validated key (the caller checks a CDN domain is set)."""
-        return _versioned(f"https://{self.cdn_domain}/{self.url_path(key)}", version)
+        return _versioned(f"{self.cdn_scheme}://{self.cdn_domain}/{self.url_path(key)}", version)
 
     def s3_url(self, key: str, version: str = "") -> str:
         """The public S3 URL of a validated key; only readable while the bucket allows it."""
@@ -126,7 +131,7 @@ class UrlRules:
 
     def cdn_url_of(self, parsed: ParsedRef) -> str:
         """cdn_url() for a parsed ref, reusing the path parse() already quoted."""
-        return _versioned(f"https://{self.cdn_domain}/{parsed.path}", parsed.version)
+        return _versioned(f"{self.cdn_scheme}://{self.cdn_domain}/{parsed.path}", parsed.version)
 
     def s3_url_of(self, parsed: ParsedRef) -> str:
         """s3_url() for a parsed ref, reusing the path parse() already quoted."""
@@ -180,7 +185,7 @@ class UrlRules:
         if scheme not in ("http", "https"):
             raise RefError("bad_scheme", "must be a key, or an http(s) or s3 URL")
         path = _decode_path(parts.path)
-        if self.cdn_domain and host == self.cdn_domain and port in (None, 443):
+        if self._is_cdn(host, port):
             return path[1:], _cdn_version(parts.query)
         if self._endpoint_host and parts.netloc.lower() == self._endpoint_host:
             return self._key_from_path_style(path), ""
@@ -192,6 +197,12 @@ class UrlRules:
         if match["bucket"] != self.bucket:
             raise RefError("foreign_bucket", "names another bucket")
         return path[1:], ""
+
+    def _is_cdn(self, host: str, port: int | None) -> bool:
+        if self._cdn_host_port is None:
+            return False
+        cdn_host, cdn_port = self._cdn_host_port
+        return host == cdn_host and port in ((None, 443) if cdn_port is None else (cdn_port,))
 
     def _key_from_path_style(self, path: str) -> str:
         bucket, _, key = path[1:].partition("/")

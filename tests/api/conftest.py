@@ -22,7 +22,7 @@ from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.migrate import upgrade
 from wishlist_api.repository import WishlistRepository
-from wishlist_api.settings import load_settings
+from wishlist_api.settings import ApiSettings, load_settings
 
 JWT_SECRET = "wishlist-api-test-secret-0123456789abcdef"
 _backend: list[str] = []
@@ -115,19 +115,30 @@ def api(engine: Engine, database_url: str, resolver: EmbeddedResolver) -> Iterat
 
 
 @pytest.fixture
-def start_api(engine: Engine, database_url: str) -> Iterator[Callable[..., BackgroundApi]]:
-    """Another API instance (e.g. on its own resolver); stopped after the test."""
+def serve_api(engine: Engine) -> Iterator[Callable[[ApiSettings], BackgroundApi]]:
+    """Another API instance with these settings on the shared engine; stopped after the test."""
     started: list[BackgroundApi] = []
 
-    def start(resolver_target: str, **overrides: Any) -> BackgroundApi:
-        settings = api_settings(database_url, resolver_target, **overrides)
+    def serve(settings: ApiSettings) -> BackgroundApi:
         server = BackgroundApi(create_app(settings, engine=engine)).start()
         started.append(server)
         return server
 
-    yield start
+    yield serve
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def start_api(
+    serve_api: Callable[[ApiSettings], BackgroundApi], database_url: str
+) -> Callable[..., BackgroundApi]:
+    """Another API instance (e.g. on its own resolver); stopped after the test."""
+
+    def start(resolver_target: str, **overrides: Any) -> BackgroundApi:
+        return serve_api(api_settings(database_url, resolver_target, **overrides))
+
+    return start
 
 
 @pytest.fixture

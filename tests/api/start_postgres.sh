@@ -7,7 +7,9 @@
 # Needs Debian's PostgreSQL server binaries (apt-get install -y postgresql). As root the
 # cluster runs as the `postgres` user (PostgreSQL refuses to run as root). Nothing listens
 # beyond loopback; the data lives in a temp dir. Diagnostics go to stderr, including the
-# command that stops the cluster and removes its files.
+# command that stops the cluster and removes its files. With PG_STOP_SCRIPT=FILE that
+# command is also written to FILE before the cluster starts, so a caller can always
+# clean up (`trap 'bash FILE' EXIT`); a failed start cleans up by itself.
 set -euo pipefail
 
 PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
@@ -26,6 +28,17 @@ fi
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/wishlist-pg.XXXXXX")"
 chmod 700 "$DIR"
 [[ ${#RUN_AS[@]} -gt 0 ]] && chown "$PG_USER" "$DIR"
+cat >"$DIR/stop.sh" <<STOP
+#!/usr/bin/env bash
+# Stop the cluster if it runs, then remove its files; safe to run more than once.
+if [[ -f "$DIR/data/postmaster.pid" ]]; then
+  ${RUN_AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+fi
+rm -rf "$DIR"
+STOP
+chmod +x "$DIR/stop.sh"
+[[ -n "${PG_STOP_SCRIPT:-}" ]] && cp "$DIR/stop.sh" "$PG_STOP_SCRIPT"
+trap 'rc=$?; [[ $rc == 0 ]] || bash "$DIR/stop.sh"; exit $rc' EXIT
 PASSWORD="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 DB=wishlist_test
@@ -41,10 +54,5 @@ rm -f "$DIR/pwfile"
 PGPASSWORD="$PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -q -v ON_ERROR_STOP=1 \
   -c "CREATE DATABASE $DB" postgres >/dev/null
 
-cat >"$DIR/stop.sh" <<STOP
-#!/usr/bin/env bash
-${RUN_AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null && rm -rf "$DIR"
-STOP
-chmod +x "$DIR/stop.sh"
 echo "start_postgres: PostgreSQL on 127.0.0.1:$PORT (data in $DIR); stop with: $DIR/stop.sh" >&2
 echo "postgresql+psycopg://postgres:$PASSWORD@127.0.0.1:$PORT/$DB"

@@ -7,6 +7,7 @@ AC9: upload forms point at S3, never the CDN; a confirmed upload bumps the ?v= v
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import uuid
@@ -93,13 +94,19 @@ def test_legacy_rows_come_back_as_cdn_urls(
 
 
 def test_no_response_contains_amazonaws_at_full_rollout(
-    http: httpx.Client, repo: WishlistRepository, user: str
+    http: httpx.Client, repo: WishlistRepository, local_aws: LocalAws, user: str
 ) -> None:
     seeded = seed(repo, user, bucket=BUCKET)
-    bodies = [http.get("/api/wishlist", headers=bearer(user)).text]
-    bodies += [http.get(f"/api/wishlist/{s.item.id}", headers=bearer(user)).text for s in seeded]
-    assert len(bodies) == len(seeded) + 1
-    for body in bodies:
+    page = http.get("/api/wishlist", headers=bearer(user)).json()
+    items = page["items"] + [
+        http.get(f"/api/wishlist/{s.item.id}", headers=bearer(user)).json() for s in seeded
+    ]
+    assert len(items) == 2 * len(seeded)
+    for item in items:
+        # The S3 copy of a CDN image is only ever the separate fallback field.
+        fallback = item.pop("imageFallbackUrl")
+        assert fallback is None or fallback.startswith(f"{local_aws.endpoint}/{BUCKET}/")
+        body = json.dumps(item)
         assert '"imageStatus"' in body
         assert "amazonaws.com" not in body
         assert "s3://" not in body and "X-Amz-" not in body
@@ -429,6 +436,51 @@ def test_upload_form_points_at_s3_and_confirming_bumps_the_version(
     assert versions == [1, 2]
 
 
+def test_attaching_a_never_uploaded_key_is_409_and_changes_nothing(
+    http: httpx.Client, repo: WishlistRepository, user: str
+) -> None:
+    me = bearer(user)
+    item = repo.create(user, "no upload yet")
+    form = http.post(
+        f"/api/wishlist/{item.id}/image/upload-url",
+        json={"contentType": "image/png", "contentLength": 10},
+        headers=me,
+    ).json()
+    resp = http.post(f"/api/wishlist/{item.id}/image", json={"key": form["key"]}, headers=me)
+    error = assert_error(resp, 409, "image_not_uploaded")
+    assert form["key"] not in error["message"]
+    assert repo.get(user, item.id) == item
+
+
+def test_attaching_an_object_of_another_type_is_422(
+    http: httpx.Client, repo: WishlistRepository, local_aws: LocalAws, user: str
+) -> None:
+    key = f"{PREFIX}{user}/0123abcd.png"
+    local_aws.client("s3").put_object(
+        Bucket=BUCKET, Key=key, Body=b"<html>", ContentType="text/html"
+    )
+    item = repo.create(user, "wrong type")
+    resp = http.post(f"/api/wishlist/{item.id}/image", json={"key": key}, headers=bearer(user))
+    error = assert_error(resp, 422, "validation_failed")
+    assert error["details"][0]["field"] == "body.key"
+    assert repo.get(user, item.id) == item
+
+
+def test_cdn_images_come_with_a_presigned_s3_fallback(
+    http: httpx.Client, repo: WishlistRepository, local_aws: LocalAws, user: str
+) -> None:
+    key = f"{PREFIX}{user}/fallback01.png"
+    local_aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=tiny_png())
+    item = repo.create(user, "with fallback")
+    repo.set_image(user, item.id, key)
+    [got] = items_of(http, user)
+    assert got["imageUrl"] == cdn_url(key, 1)
+    fallback = got["imageFallbackUrl"]
+    assert fallback.startswith(f"{local_aws.endpoint}/{BUCKET}/{key}?")
+    assert "X-Amz-Signature=" in fallback
+    assert httpx.get(fallback).content == tiny_png()
+
+
 @pytest.mark.parametrize(
     "key",
     [
@@ -469,6 +521,18 @@ def test_bad_upload_requests_are_422(
     item = repo.create(user, "x")
     resp = http.post(f"/api/wishlist/{item.id}/image/upload-url", json=body, headers=bearer(user))
     assert_error(resp, 422, "validation_failed")
+
+
+@pytest.mark.parametrize("length", [True, "100", 100.0, "1e2", None])
+def test_upload_length_must_be_a_json_integer(
+    http: httpx.Client, repo: WishlistRepository, user: str, length: object
+) -> None:
+    """Strict: a bool, a numeric string or a float is refused, not coerced to 100."""
+    item = repo.create(user, "x")
+    body = {"contentType": "image/png", "contentLength": length}
+    resp = http.post(f"/api/wishlist/{item.id}/image/upload-url", json=body, headers=bearer(user))
+    error = assert_error(resp, 422, "validation_failed")
+    assert [d["field"] for d in error["details"]] == ["body.contentLength"]  # type: ignore[attr-defined]
 
 
 def test_upload_with_resolver_down_is_503(

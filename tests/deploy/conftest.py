@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,22 @@ class Terraform:
     def data(self, rtype: str, name: str) -> dict[str, Any]:
         return self._typed("data", rtype)[name]
 
+    def statements(self, policy: str) -> dict[str, dict[str, Any]]:
+        """An aws_iam_policy_document's statements by sid, dynamic blocks included."""
+        doc = self.data("aws_iam_policy_document", policy)
+        stmts: list[dict[str, Any]] = list(doc.get("statement", []))
+        for dyn in doc.get("dynamic", []):
+            if "statement" in dyn:
+                stmts.extend(dyn["statement"]["content"])
+        return {s["sid"]: s for s in stmts if "sid" in s}
+
+    def resolve_locals(self, text: str) -> str:
+        """Substitute ``${local.x}`` references (nested too) with the locals' literal values."""
+        pattern = re.compile(r"\$\{local\.(\w+)\}")
+        while pattern.search(text):
+            text = pattern.sub(lambda m: str(self.locals[m.group(1)]), text)
+        return text
+
     @property
     def variables(self) -> dict[str, dict[str, Any]]:
         merged: dict[str, dict[str, Any]] = {}
@@ -82,6 +99,23 @@ class Terraform:
 
     def dump(self) -> str:
         return json.dumps(self.blocks, default=str)
+
+
+def cfn_statements(template: dict[str, Any], policy_id: str) -> dict[str, dict[str, Any]]:
+    """A policy resource's statements by Sid, with each Fn::If expanded to both branches."""
+    props = template["Resources"][policy_id]["Properties"]
+    out: list[dict[str, Any]] = []
+    for stmt in props["PolicyDocument"]["Statement"]:
+        if "Fn::If" in stmt:
+            out.extend(b for b in stmt["Fn::If"][1:] if isinstance(b, dict) and "Sid" in b)
+        else:
+            out.append(stmt)
+    return {s["Sid"]: s for s in out if "Sid" in s}
+
+
+def cfn_resources(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    """Every resource of one type, by logical id."""
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == rtype}
 
 
 @pytest.fixture(scope="session")

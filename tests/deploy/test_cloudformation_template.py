@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.deploy.conftest import cfn_statements
+
 Template = dict[str, Any]
 
 
@@ -21,21 +23,10 @@ def _props(template: Template, logical_id: str) -> dict[str, Any]:
     return props
 
 
-def _statements(template: Template, policy_id: str) -> list[dict[str, Any]]:
-    """Bucket policy statements, with each Fn::If expanded to both of its branches."""
-    out: list[dict[str, Any]] = []
-    for stmt in _props(template, policy_id)["PolicyDocument"]["Statement"]:
-        if "Fn::If" in stmt:
-            out.extend(b for b in stmt["Fn::If"][1:] if isinstance(b, dict) and "Sid" in b)
-        else:
-            out.append(stmt)
-    return out
-
-
 def _sid(template: Template, policy_id: str, sid: str) -> dict[str, Any]:
-    matches = [s for s in _statements(template, policy_id) if s.get("Sid") == sid]
-    assert matches, f"{policy_id} has no statement {sid}"
-    return matches[0]
+    statements = cfn_statements(template, policy_id)
+    assert sid in statements, f"{policy_id} has no statement {sid}"
+    return statements[sid]
 
 
 def _distribution(template: Template) -> dict[str, Any]:
@@ -186,7 +177,7 @@ def test_budget_is_50_usd_on_cloudfront(cfn: Template) -> None:
 
 
 def test_5xx_alarm_uses_global_cloudfront_metric_in_us_east_1(cfn: Template) -> None:
-    alarm = _one(cfn, "AWS::CloudWatch::Alarm")["Properties"]
+    alarm = _props(cfn, "OriginErrorRateAlarm")
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/CloudFront", "5xxErrorRate")
     dims = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
     assert dims == {"DistributionId": {"Ref": "Distribution"}, "Region": "Global"}
@@ -203,7 +194,7 @@ def test_service_policy_is_least_privilege(cfn: Template) -> None:
     doc = _one(cfn, "AWS::IAM::ManagedPolicy")["Properties"]["PolicyDocument"]
     by_sid = {s["Sid"]: s for s in doc["Statement"]}
     assert by_sid["PresignWishlistObjects"]["Resource"]["Fn::Sub"].endswith("/uploads/wishlist/*")
-    assert set(by_sid["RolloutParameter"]["Action"]) == {"ssm:GetParameter", "ssm:PutParameter"}
+    assert set(by_sid["RolloutTable"]["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem"}
     invalidate = by_sid["InvalidateThisDistribution"]
     assert invalidate["Resource"]["Fn::Sub"].endswith("distribution/${Distribution}")
     assert "*" not in json.dumps([s["Resource"] for s in doc["Statement"]]).replace("/*", "")

@@ -60,7 +60,7 @@ def test_admin_token_comes_from_a_secret(k8s: Docs, container: dict[str, Any]) -
 
 def test_configmap_carries_the_rollout_store(k8s: Docs) -> None:
     data = k8s["ConfigMap/image-resolver-env"]["data"]
-    assert data["ROLLOUT_STORE"].startswith(("ssm:///", "file:///"))
+    assert data["ROLLOUT_STORE"] == "dynamodb://wishlist-image-cdn-rollout/rollout"
     assert data["CDN_ROLLOUT_PERCENT"] == "0"
     assert data["GRPC_PORT"] == "50051"
     assert all(isinstance(v, str) for v in data.values())

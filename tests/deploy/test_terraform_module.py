@@ -8,13 +8,7 @@ from tests.deploy.conftest import Terraform
 
 
 def _statements(tf: Terraform, name: str) -> dict[str, dict[str, Any]]:
-    """Policy-document statements by sid, dynamic blocks included."""
-    doc = tf.data("aws_iam_policy_document", name)
-    stmts: list[dict[str, Any]] = list(doc.get("statement", []))
-    for dyn in doc.get("dynamic", []):
-        if "statement" in dyn:
-            stmts.extend(dyn["statement"]["content"])
-    return {s["sid"]: s for s in stmts if "sid" in s}
+    return tf.statements(name)
 
 
 def _distribution(tf: Terraform) -> dict[str, Any]:
@@ -95,8 +89,14 @@ def test_cache_behavior(tf: Terraform) -> None:
     assert tf.variables["price_class"]["default"] == "PriceClass_100"
 
 
-def test_tls_minimum_is_a_variable_defaulting_to_2025(tf: Terraform) -> None:
-    assert tf.variables["minimum_protocol_version"]["default"] == "TLSv1.2_2025"
+def test_tls_minimum_agrees_with_the_provider_versions_claimed(tf: Terraform) -> None:
+    """aws provider 5.x refuses TLSv1.2_2025 at plan time: the module claims 5.x only."""
+    (versions,) = [b["required_providers"][0]["aws"] for b in tf.blocks["terraform"]]
+    assert versions["version"] == ">= 5.100.0, < 6.0.0"
+    assert tf.variables["minimum_protocol_version"]["default"] == "TLSv1.2_2021"
+    assert (
+        "TLSv1.2_2025" not in tf.variables["minimum_protocol_version"]["validation"][0]["condition"]
+    )
     cert = _distribution(tf)["viewer_certificate"][0]
     assert "var.minimum_protocol_version" in cert["minimum_protocol_version"]
 
@@ -145,8 +145,9 @@ def test_budget_is_50_usd_on_cloudfront(tf: Terraform) -> None:
 
 
 def test_5xx_alarm_uses_global_cloudfront_metric_in_us_east_1(tf: Terraform) -> None:
-    alarm = tf.resource("aws_cloudwatch_metric_alarm", "origin_5xx")
-    assert (alarm["namespace"], alarm["metric_name"]) == ("AWS/CloudFront", "5xxErrorRate")
+    alarm = tf.resource("aws_cloudwatch_metric_alarm", "cloudfront")
+    assert alarm["namespace"] == "AWS/CloudFront"
+    assert tf.locals["cloudfront_alarms"]["5xx"]["metric"] == "5xxErrorRate"
     assert alarm["dimensions"]["Region"] == "Global"
     preconditions = _distribution(tf)["lifecycle"][0]["precondition"]
     assert any("us-east-1" in p["condition"] for p in preconditions)

@@ -144,6 +144,34 @@ def test_presigned_fallback_sets_expiry_and_serves_the_object(start_resolver, lo
         assert resp.read() == b"jpeg-bytes"
 
 
+def test_cdn_results_carry_a_working_s3_fallback_only_when_asked(start_resolver, local_aws) -> None:
+    import urllib.request
+
+    local_aws.client("s3").put_object(Bucket=BUCKET, Key=KEY, Body=b"jpeg-bytes")
+    server = start_resolver(s3_fallback_mode="presigned", s3_presign_expires=600)
+    with ImageResolverClient(server.target) as client:
+        plain = client.resolve(ImageRef(KEY, "3"), user_id="u-1")
+        one = client.resolve(ImageRef(KEY, "3"), user_id="u-1", include_fallback=True)
+        [many] = client.batch_resolve([ImageRef(KEY, "3")], user_id="u-1", include_fallback=True)
+    assert (plain.fallback_url, plain.fallback_expires_at) == ("", None)
+    for got in (one, many):
+        assert isinstance(got, ResolvedImage)
+        assert got.origin == Origin.CDN
+        assert got.url == f"https://{CDN}/{KEY}?v=3"
+        assert got.fallback_url.startswith(f"{local_aws.endpoint}/{BUCKET}/{KEY}?")
+        assert got.fallback_expires_at is not None
+        with urllib.request.urlopen(got.fallback_url, timeout=5) as resp:
+            assert resp.read() == b"jpeg-bytes"
+
+
+def test_s3_results_have_no_fallback(start_resolver) -> None:
+    server = start_resolver(cdn_rollout_percent=0)
+    with ImageResolverClient(server.target) as client:
+        got = client.resolve(KEY, user_id="u-1", include_fallback=True)
+    assert got.origin == Origin.S3
+    assert got.fallback_url == ""
+
+
 def test_health_serving_for_server_and_service(start_resolver) -> None:
     server = start_resolver()
     with grpc.insecure_channel(server.target) as channel:

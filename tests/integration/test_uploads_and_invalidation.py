@@ -163,3 +163,58 @@ def test_cli_invalidate(start_resolver, distribution) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["paths"] == ["/uploads/wishlist/u/x.jpg"]
+
+
+def test_verify_upload_describes_an_uploaded_object(start_resolver) -> None:
+    server = start_resolver()
+    with ImageResolverClient(server.target) as client:
+        form = client.create_upload_url("user-42", "image/png", len(PNG))
+        assert _post_form(form.url, form.fields, PNG, "image/png") in (200, 201, 204)
+        found = client.verify_upload("user-42", form.key)
+    assert (found.key, found.content_type, found.size_bytes) == (form.key, "image/png", len(PNG))
+    assert found.etag
+
+
+def test_verify_upload_of_a_never_uploaded_key_is_not_found(start_resolver) -> None:
+    server = start_resolver()
+    with ImageResolverClient(server.target) as client:
+        form = client.create_upload_url("user-42", "image/png", len(PNG))
+        with pytest.raises(ResolverCallError) as caught:
+            client.verify_upload("user-42", form.key)
+    assert caught.value.code == grpc.StatusCode.NOT_FOUND
+    assert form.key not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("user_id", "key", "field"),
+    [
+        ("user-42", "uploads/wishlist/other-user/abc.png", "key"),
+        ("user-42", "uploads/wishlist/user-42/../x/abc.png", "key"),
+        ("user-42", "uploads/wishlist/user-42/abc.svg", "key"),
+        ("user-42", "uploads/wishlist/user-42/abc", "key"),
+        ("../x", "uploads/wishlist/../x/abc.png", "user_id"),
+    ],
+)
+def test_verify_upload_refuses_keys_not_issued_to_the_user(
+    start_resolver, user_id, key, field
+) -> None:
+    server = start_resolver()
+    with ImageResolverClient(server.target) as client:
+        with pytest.raises(ResolverCallError) as caught:
+            client.verify_upload(user_id, key)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.field == field
+
+
+def test_verify_upload_refuses_an_object_whose_type_does_not_match_its_key(
+    start_resolver, local_aws
+) -> None:
+    key = "uploads/wishlist/user-42/mismatch01.png"
+    local_aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=PNG, ContentType="text/html")
+    server = start_resolver()
+    with ImageResolverClient(server.target) as client:
+        with pytest.raises(ResolverCallError) as caught:
+            client.verify_upload("user-42", key)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.field == "key"
+    assert "content type" in caught.value.message

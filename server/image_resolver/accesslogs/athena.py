@@ -8,6 +8,9 @@ The table expects standard logs delivered with S3 partitioning
 ``{prefix}/{DistributionId}/{yyyy}/{MM}/{dd}/`` (standard logging v2), which is
 what partition projection needs: Athena computes the partition locations from
 the ``dt`` predicate every report query carries instead of listing the bucket.
+``DELIVERY_SUFFIX_PATH`` is that layout, written as the delivery's S3 suffix path;
+the table's projection is derived from it, and tests/deploy checks that both
+deploy/ templates configure the delivery with exactly this string.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from pathlib import Path
 from image_resolver.accesslogs.fields import FIELDS
 from image_resolver.accesslogs.queries import LOGS_TABLE, QUERIES, REQUESTS_VIEW, requests_select
 
-DEFAULT_LOCATION = "s3://lego-moc-cloudfront-logs/cloudfront/"
+LOGS_BUCKET = "lego-moc-cloudfront-logs"
+LOG_PREFIX = "cloudfront/"
+# Standard logging v2: AWS::Logs::Delivery S3SuffixPath / aws_cloudwatch_log_delivery suffix_path.
+DELIVERY_SUFFIX_PATH = LOG_PREFIX + "{DistributionId}/{yyyy}/{MM}/{dd}"
+DEFAULT_LOCATION = f"s3://{LOGS_BUCKET}/{LOG_PREFIX}"
+# Delivery path variables → the partition columns that project them (dt uses DT_FORMAT).
+_PARTITION_VARIABLES = {"{DistributionId}": "${distributionid}", "{yyyy}/{MM}/{dd}": "${dt}"}
+DT_FORMAT = "yyyy/MM/dd"
 DEFAULT_DISTRIBUTIONS = ("E2EXAMPLE0DIST",)
 DEFAULT_START = "2026/01/01"
 
@@ -34,6 +44,18 @@ PARAMS_NOTE = (
     "--   EXECUTE stmt USING '2026/01/27', '2026/01/29',\n"
     "--     TIMESTAMP '2026-01-28 00:00:00', TIMESTAMP '2026-01-29 00:00:00'\n"
 )
+
+
+def partition_template(suffix_path: str = DELIVERY_SUFFIX_PATH) -> str:
+    """The projection's path under LOCATION, derived from the delivery suffix path."""
+    if not suffix_path.startswith(LOG_PREFIX):
+        raise ValueError(f"suffix path {suffix_path!r} is not under {LOG_PREFIX!r}")
+    relative = suffix_path.removeprefix(LOG_PREFIX)
+    for variable, column in _PARTITION_VARIABLES.items():
+        relative = relative.replace(variable, column)
+    if "{" in relative.replace("${", ""):
+        raise ValueError(f"suffix path {suffix_path!r} has a variable the table cannot project")
+    return relative.rstrip("/") + "/"
 
 
 def table_ddl(
@@ -51,11 +73,11 @@ def table_ddl(
         "projection.distributionid.type": "enum",
         "projection.distributionid.values": ",".join(distributions),
         "projection.dt.type": "date",
-        "projection.dt.format": "yyyy/MM/dd",
+        "projection.dt.format": DT_FORMAT,
         "projection.dt.range": f"{start},NOW",
         "projection.dt.interval": "1",
         "projection.dt.interval.unit": "DAYS",
-        "storage.location.template": location + "${distributionid}/${dt}/",
+        "storage.location.template": location + partition_template(),
     }
     prop_sql = ",\n".join(f"  '{k}'='{v}'" for k, v in props.items())
     return (

@@ -19,7 +19,7 @@ import grpc
 from google.rpc import status_pb2
 
 from image_resolver import metrics
-from image_resolver.errors import FieldError, NotConfigured, Unauthenticated
+from image_resolver.errors import FieldError, NotConfigured, NotFound, Unauthenticated
 from image_resolver.grpc_api.status import field_error_status, plain_status, to_grpc
 from image_resolver.logsetup import request_id
 from image_resolver.rollout.store import RevisionConflict, StoreError
@@ -41,6 +41,8 @@ def _status_for(exc: Exception) -> status_pb2.Status | None:
         return plain_status(grpc.StatusCode.ABORTED, str(exc))
     if isinstance(exc, NotConfigured):
         return plain_status(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+    if isinstance(exc, NotFound):
+        return plain_status(grpc.StatusCode.NOT_FOUND, str(exc))
     if isinstance(exc, StoreError):
         return plain_status(grpc.StatusCode.UNAVAILABLE, "rollout store unavailable; try again")
     return None

@@ -34,8 +34,21 @@ class UploadForm(Protocol):
     def max_bytes(self) -> int: ...
 
 
+class UploadedObject(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def etag(self) -> str: ...
+
+
 class UploadIssuer(Protocol):
     def issue(self, user_id: str, content_type: str, content_length: int) -> UploadForm: ...
+
+    def verify(self, user_id: str, key: str) -> UploadedObject: ...
 
 
 def timestamp(at: datetime) -> Timestamp:
@@ -44,14 +57,17 @@ def timestamp(at: datetime) -> Timestamp:
     return ts
 
 
-def to_wire(resolved: Resolved) -> pb.ResolvedImageUrl:
+def fill_wire(image: pb.ResolvedImageUrl, resolved: Resolved) -> None:
+    """Fill an (added) wire message; filling is ~3x faster than constructing one."""
+    image.url = resolved.url
     # resolver.Origin has the proto's numbers (a test holds them equal); ints go straight in.
-    origin: Any = resolved.origin
-    if resolved.expires_at is None:
-        return pb.ResolvedImageUrl(url=resolved.url, origin=origin)
-    return pb.ResolvedImageUrl(
-        url=resolved.url, origin=origin, expires_at=timestamp(resolved.expires_at)
-    )
+    image.origin = resolved.origin  # type: ignore[assignment]
+    if resolved.expires_at is not None:
+        image.expires_at.FromDatetime(resolved.expires_at)
+    if resolved.fallback_url:
+        image.fallback_url = resolved.fallback_url
+        if resolved.fallback_expires_at is not None:
+            image.fallback_expires_at.FromDatetime(resolved.fallback_expires_at)
 
 
 class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
@@ -76,12 +92,16 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
     ) -> pb.ResolveImageUrlResponse:
         image = request.image
         try:
-            resolved = self.resolver.resolve(image.ref, image.version, request.user_id)
+            resolved = self.resolver.resolve(
+                image.ref, image.version, request.user_id, request.include_fallback
+            )
         except FieldError as exc:
             if exc.field not in ("ref", "version"):
                 raise
             raise FieldError(f"image.{exc.field}", exc.reason, exc.message) from None
-        return pb.ResolveImageUrlResponse(image=to_wire(resolved))
+        response = pb.ResolveImageUrlResponse()
+        fill_wire(response.image, resolved)
+        return response
 
     @rpc("BatchResolveImageUrls")
     async def BatchResolveImageUrls(  # noqa: N802
@@ -93,15 +113,12 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
         refs = [(img.ref, img.version) for img in request.images]
         response = pb.BatchResolveImageUrlsResponse()
         add = response.results.add  # filling added messages is ~3x faster than constructing them
-        for i, item in enumerate(self.resolver.resolve_many(refs, request.user_id)):
+        resolved = self.resolver.resolve_many(refs, request.user_id, request.include_fallback)
+        for i, item in enumerate(resolved):
             if isinstance(item, FieldError):
                 add().error.CopyFrom(field_error_status(item, prefix=f"images[{i}]."))
-                continue
-            image = add().image
-            image.url = item.url
-            image.origin = item.origin  # type: ignore[assignment]
-            if item.expires_at is not None:
-                image.expires_at.FromDatetime(item.expires_at)
+            else:
+                fill_wire(add().image, item)
         return response
 
     @rpc("CreateUploadUrl")
@@ -117,6 +134,20 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
             key=form.key,
             expires_at=timestamp(form.expires_at),
             max_bytes=form.max_bytes,
+        )
+
+    @rpc("VerifyUpload")
+    async def VerifyUpload(  # noqa: N802
+        self, request: pb.VerifyUploadRequest, context: Context
+    ) -> pb.VerifyUploadResponse:
+        if self.uploads is None:
+            raise NotConfigured("uploads are not configured on this resolver")
+        found = await asyncio.to_thread(self.uploads.verify, request.user_id, request.key)
+        return pb.VerifyUploadResponse(
+            key=found.key,
+            content_type=found.content_type,
+            size_bytes=found.size_bytes,
+            etag=found.etag,
         )
 
     @rpc("InvalidateImages")

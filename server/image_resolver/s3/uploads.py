@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from image_resolver.errors import FieldError
+from botocore.exceptions import ClientError
+
+from image_resolver.errors import FieldError, NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -54,6 +56,14 @@ class UploadForm:
     key: str
     expires_at: datetime  # tz-aware UTC, the policy's expiration
     max_bytes: int  # the largest file this form accepts (= the declared size)
+
+
+@dataclass(frozen=True)
+class UploadedObject:
+    key: str
+    content_type: str
+    size_bytes: int
+    etag: str
 
 
 class UploadFormIssuer:
@@ -126,11 +136,43 @@ class UploadFormIssuer:
             max_bytes=content_length,
         )
 
-    def _validate(self, user_id: Any, content_type: Any, content_length: Any) -> str:
+    def verify(self, user_id: str, key: str) -> UploadedObject:
+        """Check that `key` is one this issuer could have given `user_id` and that S3 holds
+        an object there within the policy; a HEAD, so nothing is downloaded. Blocking I/O."""
+        self._check_user(user_id)
+        own = f"{self._prefix}{user_id}/"
+        name, dot, ext = key.removeprefix(own).rpartition(".")
+        if (
+            not key.startswith(own)
+            or not dot
+            or not _NEW_ID.fullmatch(name)
+            or ext not in CONTENT_TYPE_EXTENSIONS.values()
+        ):
+            raise UploadRequestError("key", "is not an upload key issued to this user")
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise NotFound("no object has been uploaded under this key") from None
+            raise
+        size = int(head.get("ContentLength", 0))
+        content_type = str(head.get("ContentType", "")).lower()
+        if not 1 <= size <= self._max_bytes:
+            raise UploadRequestError(
+                "key", f"the uploaded object is not between 1 and {self._max_bytes} bytes"
+            )
+        if CONTENT_TYPE_EXTENSIONS.get(content_type) != ext:
+            raise UploadRequestError("key", "the uploaded object's content type does not match")
+        return UploadedObject(key, content_type, size, str(head.get("ETag", "")).strip('"'))
+
+    def _check_user(self, user_id: Any) -> None:
         if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
             raise UploadRequestError(
                 "user_id", f"must be 1-{MAX_USER_ID_CHARS} characters of A-Z, a-z, 0-9, '_', '-'"
             )
+
+    def _validate(self, user_id: Any, content_type: Any, content_length: Any) -> str:
+        self._check_user(user_id)
         ext = (
             CONTENT_TYPE_EXTENSIONS.get(content_type.lower())
             if isinstance(content_type, str)

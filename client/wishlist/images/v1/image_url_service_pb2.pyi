@@ -29,22 +29,28 @@ class ImageRef(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
 
 class ResolveImageUrlRequest(_message.Message):
-    __slots__ = ("image", "user_id")
+    __slots__ = ("image", "user_id", "include_fallback")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_FALLBACK_FIELD_NUMBER: _ClassVar[int]
     image: ImageRef
     user_id: str
-    def __init__(self, image: _Optional[_Union[ImageRef, _Mapping]] = ..., user_id: _Optional[str] = ...) -> None: ...
+    include_fallback: bool
+    def __init__(self, image: _Optional[_Union[ImageRef, _Mapping]] = ..., user_id: _Optional[str] = ..., include_fallback: _Optional[bool] = ...) -> None: ...
 
 class ResolvedImageUrl(_message.Message):
-    __slots__ = ("url", "origin", "expires_at")
+    __slots__ = ("url", "origin", "expires_at", "fallback_url", "fallback_expires_at")
     URL_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_URL_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     url: str
     origin: Origin
     expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, url: _Optional[str] = ..., origin: _Optional[_Union[Origin, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fallback_url: str
+    fallback_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, url: _Optional[str] = ..., origin: _Optional[_Union[Origin, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fallback_url: _Optional[str] = ..., fallback_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ResolveImageUrlResponse(_message.Message):
     __slots__ = ("image",)
@@ -53,12 +59,14 @@ class ResolveImageUrlResponse(_message.Message):
     def __init__(self, image: _Optional[_Union[ResolvedImageUrl, _Mapping]] = ...) -> None: ...
 
 class BatchResolveImageUrlsRequest(_message.Message):
-    __slots__ = ("images", "user_id")
+    __slots__ = ("images", "user_id", "include_fallback")
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_FALLBACK_FIELD_NUMBER: _ClassVar[int]
     images: _containers.RepeatedCompositeFieldContainer[ImageRef]
     user_id: str
-    def __init__(self, images: _Optional[_Iterable[_Union[ImageRef, _Mapping]]] = ..., user_id: _Optional[str] = ...) -> None: ...
+    include_fallback: bool
+    def __init__(self, images: _Optional[_Iterable[_Union[ImageRef, _Mapping]]] = ..., user_id: _Optional[str] = ..., include_fallback: _Optional[bool] = ...) -> None: ...
 
 class BatchResolveResult(_message.Message):
     __slots__ = ("image", "error")
@@ -128,3 +136,23 @@ class InvalidateImagesResponse(_message.Message):
     INVALIDATIONS_FIELD_NUMBER: _ClassVar[int]
     invalidations: _containers.RepeatedCompositeFieldContainer[Invalidation]
     def __init__(self, invalidations: _Optional[_Iterable[_Union[Invalidation, _Mapping]]] = ...) -> None: ...
+
+class VerifyUploadRequest(_message.Message):
+    __slots__ = ("user_id", "key")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    key: str
+    def __init__(self, user_id: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
+
+class VerifyUploadResponse(_message.Message):
+    __slots__ = ("key", "content_type", "size_bytes", "etag")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    content_type: str
+    size_bytes: int
+    etag: str
+    def __init__(self, key: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., etag: _Optional[str] = ...) -> None: ...

@@ -56,6 +56,11 @@ class ImageUrlServiceStub:
                 request_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.InvalidateImagesRequest.SerializeToString,
                 response_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.InvalidateImagesResponse.FromString,
                 _registered_method=True)
+        self.VerifyUpload = channel.unary_unary(
+                '/wishlist.images.v1.ImageUrlService/VerifyUpload',
+                request_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadRequest.SerializeToString,
+                response_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadResponse.FromString,
+                _registered_method=True)
 
 
 class ImageUrlServiceServicer:
@@ -91,6 +96,14 @@ class ImageUrlServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VerifyUpload(self, request, context):
+        """VerifyUpload checks that an issued upload key holds an object within the form's limits
+        (a HEAD on S3), so a wishlist item never points at an image that was never uploaded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageUrlServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +126,11 @@ def add_ImageUrlServiceServicer_to_server(servicer, server):
                     servicer.InvalidateImages,
                     request_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.InvalidateImagesRequest.FromString,
                     response_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.InvalidateImagesResponse.SerializeToString,
+            ),
+            'VerifyUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyUpload,
+                    request_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadRequest.FromString,
+                    response_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +243,33 @@ class ImageUrlService:
             '/wishlist.images.v1.ImageUrlService/InvalidateImages',
             wishlist_dot_images_dot_v1_dot_image__url__service__pb2.InvalidateImagesRequest.SerializeToString,
             wishlist_dot_images_dot_v1_dot_image__url__service__pb2.InvalidateImagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wishlist.images.v1.ImageUrlService/VerifyUpload',
+            wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadRequest.SerializeToString,
+            wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,

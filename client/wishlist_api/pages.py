@@ -1,0 +1,153 @@
+"""The wishlist gallery: a server-rendered page of the signed-in user's items and images.
+
+Same data as `GET /api/wishlist` (one resolver call per page). Signed in by the API's own
+bearer JWT, kept in an HttpOnly cookie by `POST /session`; only these GET pages read the
+cookie, so the JSON API stays header-only and needs no CSRF defence. The page's CSP lets
+images load only from the origins the resolver handed out (the CDN and the S3 fallback).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import jwt
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.security.utils import get_authorization_scheme_param
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from wishlist_api import cursor
+from wishlist_api.auth import Authenticator, AuthError
+from wishlist_api.errors import ApiError
+from wishlist_api.routes import page_of
+from wishlist_api.schemas import ItemPage
+
+SESSION_COOKIE = "wishlist_session"
+MAX_SESSION_SECONDS = 12 * 3600
+PAGE_SIZE = 12
+_HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=_HERE / "templates")  # autoescapes .html
+static_files = StaticFiles(directory=_HERE / "static")
+router = APIRouter(include_in_schema=False)
+
+
+async def _page_user(request: Request) -> str | None:
+    """The user of a page request: bearer header first, then the session cookie."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer":
+        token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        return None
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        return await authenticator.user_id(token)
+    except AuthError:
+        return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(page: ItemPage) -> str:
+    """img-src: only the origins of this page's image and fallback URLs (CDN, S3);
+    connect-src: the CDN, which the page asks why an image failed."""
+    images = {"'self'": None}
+    cdn = {"'self'": None}
+    for item in page.items:
+        for url in (item.image_url, item.image_fallback_url):
+            if url:
+                images[_origin(url)] = None
+        if item.image_url and item.image_fallback_url:
+            cdn[_origin(item.image_url)] = None
+    return (
+        f"default-src 'none'; img-src {' '.join(images)}; connect-src {' '.join(cdn)}; "
+        "script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+def _html_headers(csp: str) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": csp,
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+@router.get("/", response_class=RedirectResponse)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/gallery", status_code=303)
+
+
+@router.get("/gallery", response_class=HTMLResponse)
+async def gallery(
+    request: Request,
+    cursor_text: Annotated[
+        str | None, Query(alias="cursor", max_length=cursor.MAX_CURSOR_CHARS)
+    ] = None,
+) -> HTMLResponse:
+    user = await _page_user(request)
+    if user is None:
+        signed_out: HTMLResponse = templates.TemplateResponse(
+            request,
+            "signed_out.html",
+            {"demo_sign_in": getattr(request.app.state, "demo_sign_in", None)},
+            status_code=401,
+            headers=_html_headers("default-src 'none'; style-src 'self'; form-action 'self'"),
+        )
+        return signed_out
+    page = await page_of(request, user, PAGE_SIZE, cursor_text)
+    shown: HTMLResponse = templates.TemplateResponse(
+        request,
+        "gallery.html",
+        {"user": user, "page": page, "first": cursor_text is None},
+        headers=_html_headers(content_security_policy(page)),
+    )
+    return shown
+
+
+@router.post("/session", status_code=204, response_class=Response)
+async def sign_in(request: Request) -> Response:
+    """Exchange the bearer JWT (Authorization header) for an HttpOnly session cookie."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthenticated", "bearer token required")
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        await authenticator.user_id(token)
+    except AuthError as exc:
+        raise ApiError(401, "unauthenticated", str(exc)) from None
+    response = Response(status_code=204)
+    set_session_cookie(request, response, token)
+    return response
+
+
+@router.post("/session/sign-out", response_class=RedirectResponse)
+async def sign_out() -> RedirectResponse:
+    response = RedirectResponse("/gallery", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """The cookie lives no longer than the token (and at most 12 h)."""
+    exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    max_age = MAX_SESSION_SECONDS
+    if isinstance(exp, int):
+        max_age = max(0, min(max_age, exp - int(time.time())))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.session_cookie_secure,
+    )

@@ -1,0 +1,136 @@
+"""`wishlist-dev`: developer tooling that never ships in the product image.
+
+wishlist-dev edge --origin-endpoint http://127.0.0.1:PORT --bucket lego-moc-wishlist-uploads
+wishlist-dev edge                 # starts its own moto S3 (empty bucket) as the origin
+wishlist-dev edge --print-vcl     # the VCL generated from deploy/'s template, then exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+from wishlist_dev.edge.local_edge import DEFAULT_CDN_HOST, DEFAULT_POP, EdgeUnavailable, LocalEdge
+from wishlist_dev.edge.processes import EdgeStartError
+from wishlist_dev.edge.template import REPO_TEMPLATE, TemplateError, edge_config_from_template
+from wishlist_dev.edge.vcl import VclParams, render_vcl
+
+DEFAULT_BUCKET = "lego-moc-wishlist-uploads"
+
+
+def _pairs(values: Sequence[str], flag: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"wishlist-dev: {flag} takes NAME=VALUE, got {value!r}")
+        out[name] = rest
+    return out
+
+
+def _ttls(values: Sequence[str]) -> dict[str, int]:
+    out = {}
+    for name, seconds in _pairs(values, "--ttl").items():
+        if not seconds.isdigit():
+            raise SystemExit(f"wishlist-dev: --ttl {name}: seconds must be a whole number")
+        out[name] = int(seconds)
+    return out
+
+
+def cmd_edge(args: argparse.Namespace) -> int:
+    hosts = args.cdn_host or [DEFAULT_CDN_HOST]
+    parameters = _pairs(args.param, "--param")
+    try:
+        if args.print_vcl:
+            config = edge_config_from_template(args.template, parameters)
+            params = VclParams(0, args.https_port, hosts, args.pop, "0" * 32)
+            print(render_vcl(config.with_ttl_overrides(_ttls(args.ttl)), params), end="")
+            return 0
+        return _run_edge(args, hosts, parameters)
+    except (TemplateError, ValueError, EdgeUnavailable, EdgeStartError) as exc:
+        print(f"wishlist-dev edge: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_edge(args: argparse.Namespace, hosts: list[str], parameters: dict[str, str]) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with ExitStack() as stack:
+        endpoint = args.origin_endpoint
+        if endpoint is None:
+            from image_resolver.localaws import LocalAws
+
+            endpoint = stack.enter_context(LocalAws(args.bucket)).endpoint
+            print(f"origin: moto S3 at {endpoint} (bucket {args.bucket}, empty)")
+        edge = stack.enter_context(
+            LocalEdge(
+                endpoint,
+                args.bucket,
+                cdn_hosts=hosts,
+                template=args.template,
+                parameters=parameters,
+                ttl_overrides=_ttls(args.ttl),
+                pop=args.pop,
+                http_port=args.http_port,
+                https_port=args.https_port,
+            )
+        )
+        print(f"local edge for s3://{args.bucket} at {endpoint} (rules: {args.template})")
+        for host in hosts:
+            print(f"  {edge.https_url(host)}  (TLS; trust {edge.ca_cert_path})")
+            if host.endswith(".localhost"):
+                print(f"  {edge.http_url(host)}  (plain HTTP, .localhost only)")
+        print(f"  LOCAL_EDGE_PURGE_URL={edge.purge_url}  (BAN from loopback)")
+        print("Ctrl-C or SIGTERM stops it.", flush=True)
+        stop.wait()
+        print("stopping the local edge", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wishlist-dev", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    edge = sub.add_parser("edge", help="run the local CloudFront-like edge in the foreground")
+    edge.add_argument("--origin-endpoint", help="S3 endpoint (moto); default: start one")
+    edge.add_argument("--bucket", default=DEFAULT_BUCKET)
+    edge.add_argument(
+        "--cdn-host",
+        action="append",
+        help=f"CDN host name (repeat; default {DEFAULT_CDN_HOST}); *.localhost also serves "
+        "plain HTTP for browsers",
+    )
+    edge.add_argument("--template", type=Path, default=REPO_TEMPLATE)
+    edge.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE")
+    edge.add_argument(
+        "--ttl",
+        action="append",
+        default=[],
+        help="override NAME=SECONDS: min_ttl, default_ttl, max_ttl, error_ttl, error_ttl_<status>",
+    )
+    edge.add_argument("--pop", default=DEFAULT_POP, help="X-Amz-Cf-Pop value")
+    edge.add_argument("--http-port", type=int, default=0, help="default: a free port")
+    edge.add_argument("--https-port", type=int, default=0, help="default: a free port")
+    edge.add_argument("--print-vcl", action="store_true", help="print the generated VCL and exit")
+    edge.set_defaults(func=cmd_edge)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The gallery page over HTTP: sign-in by cookie, what it renders, its CSP and headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from image_resolver.localaws import LocalAws
+from tests.api.conftest import bearer
+from tests.conftest import BUCKET, CDN
+from wishlist_api.background import BackgroundApi
+from wishlist_api.demo_data import PREFIX, tiny_png
+from wishlist_api.pages import PAGE_SIZE, SESSION_COOKIE
+from wishlist_api.repository import WishlistRepository
+
+
+@contextmanager
+def _signed_in(api: BackgroundApi, user: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api.url, timeout=10) as client:
+        resp = client.post("/session", headers=bearer(user))
+        assert resp.status_code == 204
+        cookie = resp.headers["set-cookie"]
+        assert f"{SESSION_COOKIE}=" in cookie
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
+        # The cookie is Secure; httpx would not send it over http://, so pass it on by hand.
+        client.cookies.set(SESSION_COOKIE, resp.cookies[SESSION_COOKIE])
+        yield client
+
+
+def test_signed_out_gallery_is_401_html_without_items(api: BackgroundApi) -> None:
+    resp = httpx.get(f"{api.url}/gallery")
+    assert resp.status_code == 401
+    assert resp.headers["content-type"].startswith("text/html")
+    assert "Sign in" in resp.text
+    assert "default-src 'none'" in resp.headers["content-security-policy"]
+
+
+def test_a_bad_token_does_not_sign_in(api: BackgroundApi) -> None:
+    resp = httpx.post(f"{api.url}/session", headers={"Authorization": "Bearer not-a-jwt"})
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "unauthenticated"
+    assert "set-cookie" not in resp.headers
+
+
+def test_gallery_shows_titles_images_fallbacks_and_a_tight_csp(
+    api: BackgroundApi, repo: WishlistRepository, local_aws: LocalAws, user: str
+) -> None:
+    key = f"{PREFIX}{user}/gallery01.png"
+    local_aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=tiny_png())
+    with_image = repo.create(user, "Castle <MOC> & tower")
+    repo.set_image(user, with_image.id, key)
+    repo.create(user, "No photo yet")
+    with _signed_in(api, user) as client:
+        resp = client.get("/gallery")
+    assert resp.status_code == 200
+    html = resp.text
+    assert "Castle &lt;MOC&gt; &amp; tower" in html  # escaped, never raw markup
+    assert "No photo yet" in html
+    assert f'src="https://{CDN}/{key}?v=1"' in html
+    fallback = re.search(r'data-fallback="([^"]+)"', html)
+    assert fallback and fallback.group(1).startswith(f"{local_aws.endpoint}/{BUCKET}/{key}?")
+    csp = resp.headers["content-security-policy"]
+    img_src = re.search(r"img-src ([^;]+);", csp)
+    assert img_src and img_src.group(1).split() == ["'self'", f"https://{CDN}", local_aws.endpoint]
+    assert f"connect-src 'self' https://{CDN};" in csp
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp
+    assert resp.headers["cache-control"] == "no-store"
+
+
+def test_gallery_pages_like_the_api(
+    api: BackgroundApi, repo: WishlistRepository, user: str
+) -> None:
+    for n in range(PAGE_SIZE + 2):
+        repo.create(user, f"item {n:02d}")
+    with _signed_in(api, user) as client:
+        first = client.get("/gallery").text
+        more = re.search(r'href="(/gallery\?cursor=[^"]+)"', first)
+        assert more
+        second = client.get(more.group(1).replace("&amp;", "&")).text
+    titles = re.findall(r"<figcaption>(item \d\d)</figcaption>", first + second)
+    assert titles == [f"item {n:02d}" for n in reversed(range(PAGE_SIZE + 2))]
+    assert 'rel="next"' not in second
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "A" * 500])
+def test_a_bad_gallery_cursor_is_422_not_500(api: BackgroundApi, user: str, cursor: str) -> None:
+    with _signed_in(api, user) as client:
+        resp = client.get("/gallery", params={"cursor": cursor})
+    assert resp.status_code == 422
+
+
+def test_static_assets_are_served(api: BackgroundApi) -> None:
+    js = httpx.get(f"{api.url}/static/gallery.js")
+    assert js.status_code == 200 and "onImageError" in js.text
+    svg = httpx.get(f"{api.url}/static/placeholder.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg")

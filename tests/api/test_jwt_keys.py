@@ -1,0 +1,145 @@
+"""RS256 verification from a PEM key and from a JWKS URL, configured the way operators do:
+through the environment, where an unset-but-present variable is an empty string (issue 12:
+`JWT_SECRET=""` next to `JWT_PUBLIC_KEY` made every RS256 token 401)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from tests.api.conftest import JWT_SECRET
+from tests.api.test_wishlist_api import assert_error
+from wishlist_api.background import BackgroundApi
+from wishlist_api.settings import ApiSettings, ConfigError, load_settings
+
+JWT_VARS = ("JWT_SECRET", "JWT_PUBLIC_KEY", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE")
+
+
+def _private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def _rs256(key: rsa.RSAPrivateKey, sub: str, kid: str | None = None) -> str:
+    payload = {"sub": sub, "exp": int(time.time()) + 300}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid} if kid else None)
+
+
+@pytest.fixture
+def env_api(
+    serve_api: Callable[[ApiSettings], BackgroundApi],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., BackgroundApi]:
+    """Start an API whose JWT settings come only from these environment variables; every
+    JWT variable not given is present and empty, as `JWT_SECRET=` in a manifest leaves it."""
+
+    def start(**env: str) -> BackgroundApi:
+        for name in JWT_VARS:
+            monkeypatch.setenv(name, env.get(name, ""))
+        return serve_api(load_settings(database_url=database_url, images_enabled=False))
+
+    return start
+
+
+def _list(api: BackgroundApi, token: str) -> httpx.Response:
+    return httpx.get(f"{api.url}/api/wishlist", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    pem = _public_pem(_private_key())
+    for name in JWT_VARS:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("JWT_PUBLIC_KEY", pem)
+    settings = load_settings()
+    assert settings.jwt_secret is None and settings.jwt_jwks_url is None
+    assert settings.jwt_issuer is None and settings.jwt_audience is None
+    assert settings.jwt_public_key == pem
+    monkeypatch.setenv("JWT_PUBLIC_KEY", "  ")
+    with pytest.raises(ConfigError, match="exactly one of JWT_SECRET"):
+        load_settings()
+
+
+def test_rs256_with_a_pem_public_key_and_an_empty_secret(
+    env_api: Callable[..., BackgroundApi],
+) -> None:
+    key = _private_key()
+    api = env_api(JWT_PUBLIC_KEY=_public_pem(key))
+    resp = _list(api, _rs256(key, "u-rs256"))
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"items": [], "nextCursor": None}
+    assert_error(_list(api, _rs256(_private_key(), "u-rs256")), 401, "unauthenticated")
+    hs256 = jwt.encode({"sub": "u-rs256", "exp": int(time.time()) + 60}, JWT_SECRET, "HS256")
+    assert_error(_list(api, hs256), 401, "unauthenticated")
+
+
+class _JwksServer:
+    """A JWKS document on loopback, counting how often it is fetched."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        body = json.dumps(document).encode()
+        self.fetches = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_rs256_with_a_jwks_url_and_empty_secret_and_key(
+    env_api: Callable[..., BackgroundApi],
+) -> None:
+    key = _private_key()
+    jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True) | {
+        "kid": "k-1",
+        "use": "sig",
+        "alg": "RS256",
+    }
+    jwks = _JwksServer({"keys": [jwk]})
+    try:
+        api = env_api(JWT_JWKS_URL=jwks.url)
+        for _ in range(2):
+            resp = _list(api, _rs256(key, "u-jwks", kid="k-1"))
+            assert resp.status_code == 200, resp.text
+            assert resp.json() == {"items": [], "nextCursor": None}
+        assert jwks.fetches == 1  # cached between requests
+        assert_error(
+            _list(api, _rs256(_private_key(), "u-jwks", kid="k-1")), 401, "unauthenticated"
+        )
+        assert_error(_list(api, _rs256(key, "u-jwks", kid="other")), 401, "unauthenticated")
+    finally:
+        jwks.close()

@@ -1,0 +1,150 @@
+"""Access logs land where the Athena table reads them, in both template flavours (issue 14).
+
+One definition: ``image_resolver.accesslogs.athena.DELIVERY_SUFFIX_PATH``. Both templates must
+configure the standard logging v2 delivery with exactly that suffix path and let the delivery
+write under it; the committed table DDL (LOCATION + partition projection) must find the object
+key such a delivery produces.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from fnmatch import fnmatchcase
+from typing import Any
+
+import pytest
+
+from image_resolver.accesslogs.athena import DELIVERY_SUFFIX_PATH, LOG_PREFIX, LOGS_BUCKET
+from image_resolver.accesslogs.fields import FIELD_NAMES, FIELDS
+from tests.deploy.conftest import DEPLOY, Terraform, cfn_resources, cfn_statements
+
+DISTRIBUTION_ID = "E2EXAMPLE0DIST"  # the projection enum value in the committed DDL
+DAY = date(2026, 1, 28)
+FILE_NAME = f"{DISTRIBUTION_ID}.2026-01-28-13.a1b2c3d4.gz"
+JAVA_TO_STRFTIME = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H"}
+
+
+def delivered_key(suffix_path: str) -> str:
+    """The object key standard logging v2 writes for one log file, given the suffix path."""
+    values = {
+        "{DistributionId}": DISTRIBUTION_ID,
+        "{yyyy}": f"{DAY:%Y}",
+        "{MM}": f"{DAY:%m}",
+        "{dd}": f"{DAY:%d}",
+    }
+    for variable, value in values.items():
+        suffix_path = suffix_path.replace(variable, value)
+    assert "{" not in suffix_path, f"unexpanded variable in {suffix_path}"
+    return f"{suffix_path.rstrip('/')}/{FILE_NAME}"
+
+
+def athena_table() -> tuple[str, dict[str, str]]:
+    """LOCATION and TBLPROPERTIES of the committed deploy/athena table DDL."""
+    ddl = (DEPLOY / "athena" / "00_table_cloudfront_logs.sql").read_text()
+    location = re.search(r"^LOCATION '([^']+)'", ddl, flags=re.M)
+    assert location
+    props = dict(re.findall(r"'([^']+)'='([^']*)'", ddl))
+    return location.group(1), props
+
+
+def table_finds(key: str) -> bool:
+    """Does the table's projection put s3://bucket/key in the partition (E2EXAMPLE0DIST, DAY)?"""
+    location, props = athena_table()
+    assert props["projection.enabled"] == "true"
+    assert DISTRIBUTION_ID in props["projection.distributionid.values"].split(",")
+    template = props["storage.location.template"]
+    assert template.startswith(location), "the projection stays under LOCATION"
+    dt_format = props["projection.dt.format"]
+    for java, strf in JAVA_TO_STRFTIME.items():
+        dt_format = dt_format.replace(java, strf)
+    partition = template.replace("${distributionid}", DISTRIBUTION_ID).replace(
+        "${dt}", DAY.strftime(dt_format)
+    )
+    url = f"s3://{LOGS_BUCKET}/{key}"
+    return url.startswith(partition) and "/" not in url.removeprefix(partition)
+
+
+def cfn_suffix_path(cfn: dict[str, Any]) -> str:
+    (delivery,) = cfn_resources(cfn, "AWS::Logs::Delivery").values()
+    suffix: str = delivery["Properties"]["S3SuffixPath"]
+    return suffix
+
+
+def tf_suffix_path(tf: Terraform) -> str:
+    config = tf.resource("aws_cloudwatch_log_delivery", "access")["s3_delivery_configuration"][0]
+    return tf.resolve_locals(config["suffix_path"])
+
+
+def test_the_key_a_delivery_writes_is_in_a_table_partition() -> None:
+    assert table_finds(delivered_key(DELIVERY_SUFFIX_PATH))
+
+
+def test_keys_outside_the_layout_are_not_found() -> None:
+    """The check can fail: v2's default path (no suffix) and a legacy file name are not read."""
+    assert not table_finds(f"AWSLogs/123456789012/CloudFront/{FILE_NAME}")
+    assert not table_finds(f"cloudfront/{FILE_NAME}")
+    assert not table_finds(delivered_key(LOG_PREFIX + "{DistributionId}/{yyyy}/{MM}/{dd}/x"))
+
+
+def test_cloudformation_delivery_uses_the_definition(cfn: dict[str, Any]) -> None:
+    assert cfn_suffix_path(cfn) == DELIVERY_SUFFIX_PATH
+    assert table_finds(delivered_key(cfn_suffix_path(cfn)))
+
+
+def test_terraform_delivery_uses_the_definition(tf: Terraform) -> None:
+    assert tf_suffix_path(tf) == DELIVERY_SUFFIX_PATH
+    assert tf.locals["access_log_prefix"] == LOG_PREFIX
+    assert table_finds(delivered_key(tf_suffix_path(tf)))
+
+
+def test_cloudformation_bucket_policy_lets_the_delivery_write_that_key(
+    cfn: dict[str, Any],
+) -> None:
+    stmt = cfn_statements(cfn, "LogsBucketPolicy")["AllowCloudFrontLogDeliveryV2"]
+    pattern = stmt["Resource"]["Fn::Sub"].replace(
+        "${LogsBucket.Arn}", f"arn:aws:s3:::{LOGS_BUCKET}"
+    )
+    key_arn = f"arn:aws:s3:::{LOGS_BUCKET}/{delivered_key(cfn_suffix_path(cfn))}"
+    assert fnmatchcase(key_arn, pattern), (key_arn, pattern)
+    assert cfn["Parameters"]["LogsBucketName"]["Default"] == LOGS_BUCKET
+
+
+def test_terraform_bucket_policy_lets_the_delivery_write_that_key(tf: Terraform) -> None:
+    (resource,) = tf.statements("logs")["AllowCloudFrontLogDeliveryV2"]["resources"]
+    pattern = tf.resolve_locals(resource).replace(
+        "${aws_s3_bucket.logs.arn}", f"arn:aws:s3:::{LOGS_BUCKET}"
+    )
+    key_arn = f"arn:aws:s3:::{LOGS_BUCKET}/{delivered_key(tf_suffix_path(tf))}"
+    assert fnmatchcase(key_arn, pattern), (key_arn, pattern)
+    assert tf.variables["logs_bucket_name"]["default"] == LOGS_BUCKET
+
+
+@pytest.mark.parametrize("flavour", ["cloudformation", "terraform"])
+def test_legacy_logs_stay_out_of_the_table_location(
+    flavour: str, cfn: dict[str, Any], tf: Terraform
+) -> None:
+    """Legacy files (flat, a different format header) must not mix into the v2 layout."""
+    if flavour == "cloudformation":
+        (dist,) = cfn_resources(cfn, "AWS::CloudFront::Distribution").values()
+        prefix = dist["Properties"]["DistributionConfig"]["Logging"]["Fn::If"][1]["Prefix"]
+    else:
+        logging = tf.resource("aws_cloudfront_distribution", "images")["dynamic"][0]
+        prefix = tf.resolve_locals(logging["logging_config"]["content"][0]["prefix"])
+    assert prefix == "cloudfront-legacy/"
+    assert not prefix.startswith(LOG_PREFIX)
+
+
+def test_delivered_columns_are_the_table_columns(cfn: dict[str, Any], tf: Terraform) -> None:
+    """The table reads tab-separated columns by position: the delivery must write exactly those."""
+    ddl = (DEPLOY / "athena" / "00_table_cloudfront_logs.sql").read_text()
+    assert "FIELDS TERMINATED BY '\\t'" in ddl
+    columns = re.findall(r"^  `(\w+)` ", ddl, flags=re.M)
+    assert columns == [f.column for f in FIELDS]
+    (delivery,) = cfn_resources(cfn, "AWS::Logs::Delivery").values()
+    assert delivery["Properties"]["RecordFields"] == list(FIELD_NAMES)
+    assert delivery["Properties"]["FieldDelimiter"] == "\t"
+    tf_delivery = tf.resource("aws_cloudwatch_log_delivery", "access")
+    assert tf_delivery["record_fields"] == "${local.access_log_record_fields}"
+    assert tf.locals["access_log_record_fields"] == list(FIELD_NAMES)
+    assert tf_delivery["field_delimiter"] == "\\t"

@@ -73,3 +73,15 @@ def test_store_urls() -> None:
     for url in (*bad, f"dynamodb://table/{'k' * 1025}", "dynamodb://table/k?x=1", "s3://b/k"):
         with pytest.raises(ValueError, match="dynamodb://TABLE/KEY"):
             open_store(url, factory)
+
+
+def test_the_deployed_store_url_opens_the_item_the_iam_grant_allows() -> None:
+    """deploy/kubernetes/configmap.yaml names the table item the pods' grant is limited to
+    (`dynamodb:LeadingKeys` = "rollout"); the service must read that URL the same way."""
+    import yaml
+
+    configmap = Path(__file__).parents[2] / "deploy" / "kubernetes" / "configmap.yaml"
+    url = yaml.safe_load(configmap.read_text())["data"]["ROLLOUT_STORE"]
+    store = open_store(url, lambda service: service)
+    assert isinstance(store, DynamoDbStore)
+    assert (store.table, store.key) == ("wishlist-image-cdn-rollout", "rollout")

@@ -142,7 +142,8 @@ class Settings(BaseSettings):
 
     @property
     def initial_percent(self) -> int:
-        """The rollout used when the store is empty: all-in on a configured CDN, else none."""
+        """The rollout served until the store has been read (reported unhealthy meanwhile):
+        all-in on a configured CDN, else none; CDN_ROLLOUT_PERCENT overrides it."""
         if self.cdn_rollout_percent is not None:
             return self.cdn_rollout_percent
         return 100 if self.cdn_configured else 0

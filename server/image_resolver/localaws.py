@@ -1,9 +1,17 @@
-"""moto's S3/SSM/CloudFront HTTP server on loopback, for the local demo and the tests."""
+"""moto's S3/SSM/CloudFront/DynamoDB HTTP server on loopback, for the local demo and the tests.
+
+DynamoDB applies a conditional write atomically per item; moto's threaded server checks the
+condition and writes without a lock, so two concurrent conditional PutItems can both pass
+(seen here: 1 round in 100). DynamoDB requests are therefore served one at a time, which
+gives moto the atomicity the rollout store relies on; other services stay concurrent.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
 DEMO_CREDENTIALS = {
@@ -27,7 +35,7 @@ class LocalAws:
             ) from exc
         self.bucket = bucket
         self.region = region
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = _server_with_atomic_dynamodb(ThreadedMotoServer)
         self.endpoint = ""
 
     def start(self, set_env: bool = True) -> LocalAws:
@@ -87,3 +95,40 @@ class LocalAws:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+Wsgi = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+def serialise_dynamodb(app: Wsgi) -> Wsgi:
+    """A WSGI app that answers DynamoDB calls (X-Amz-Target DynamoDB_*) one at a time."""
+    lock = threading.Lock()
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return app(environ, start_response)
+        with lock:
+            return list(app(environ, start_response))
+
+    return serve
+
+
+def _server_with_atomic_dynamodb(base: type[Any]) -> Any:
+    """moto's ThreadedMotoServer on 127.0.0.1:0 with `serialise_dynamodb` around its app."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class Server(base):  # type: ignore[misc]
+        def _server_entry(self) -> None:
+            app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                "127.0.0.1", 0, app, True, request_handler=MotoRequestHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server(ip_address="127.0.0.1", port=0, verbose=False)

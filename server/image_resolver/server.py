@@ -69,10 +69,12 @@ def build_components(settings: Settings, session: Any = None) -> Components:
     )
     store = None
     if settings.rollout_store:
-        endpoint = settings.s3_endpoint_url  # the local demo serves SSM from the same moto
+        endpoint = settings.s3_endpoint_url  # the local demo serves every AWS API from one moto
         store = open_store(
             settings.rollout_store,
-            lambda: session.client("ssm", endpoint_url=endpoint, region_name=settings.aws_region),
+            lambda service: session.client(
+                service, endpoint_url=endpoint, region_name=settings.aws_region
+            ),
         )
     rollout = LiveRollout(
         store, RolloutState(settings.initial_percent), settings.rollout_poll_seconds

@@ -14,6 +14,8 @@ import grpc
 import pytest
 
 from image_resolver.embedded import EmbeddedResolver
+from image_resolver.rollout.decision import RolloutState
+from image_resolver.rollout.store import encode
 from tests.conftest import ADMIN_TOKEN
 from wishlist_images_client import ImageResolverClient, Origin, ResolvedImage
 from wishlist_images_client.calls import ResolverCallError
@@ -130,6 +132,7 @@ def test_broken_store_keeps_last_good_value_and_reports_it(start_resolver, tmp_p
 
 
 def test_ssm_store_shared_by_replicas(start_resolver, local_aws) -> None:
+    """SSM is read-only for the service: an operator writes the parameter, replicas follow."""
     name = f"/wishlist/image-cdn/rollout-{time.monotonic_ns()}"
     store = f"ssm://{name}"
     a = start_resolver(rollout_store=store, admin_token=ADMIN_TOKEN, rollout_poll_seconds=0.1)
@@ -139,14 +142,11 @@ def test_ssm_store_shared_by_replicas(start_resolver, local_aws) -> None:
         ImageResolverClient(a.target, admin_token=ADMIN_TOKEN) as ca,
         ImageResolverClient(b.target, admin_token=ADMIN_TOKEN) as cb,
     ):
-        revision = set_percent(ca, 25)
-        stored = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-        assert (stored["percent"], stored["revision"], stored["updated_by"]) == (
-            25,
-            revision,
-            "test",
-        )
+        doc = encode(RolloutState(25, revision=1, updated_by="oncall"))
+        ssm.put_parameter(Name=name, Value=doc, Type="String")
+        wait_until(lambda: ca.get_rollout().percent == 25, timeout=5)
         wait_until(lambda: cb.get_rollout().percent == 25, timeout=5)
+        assert ca.get_rollout().store_healthy and cb.get_rollout().updated_by == "oncall"
         assert cdn_subjects(ca) == cdn_subjects(cb)
         ssm.put_parameter(Name=name, Value="not json", Type="String", Overwrite=True)
         wait_until(lambda: not cb.get_rollout().store_healthy, timeout=5)

@@ -14,6 +14,7 @@ from datetime import datetime
 import mmh3
 
 DEFAULT_GROUP_ID = "wishlist-image-cdn"
+MAX_REVISION = 2**63 - 1  # int64: what every store, metric and client can hold
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class RolloutState:
     def __post_init__(self) -> None:
         if not 0 <= self.percent <= 100:
             raise ValueError("percent must be between 0 and 100")
-        if self.revision < 0:
-            raise ValueError("revision must not be negative")
+        if not 0 <= self.revision <= MAX_REVISION:
+            raise ValueError("revision must be between 0 and 2^63-1")
 
     def next(
         self, *, percent: int, cdn_enabled: bool, updated_by: str, at: datetime

@@ -1,8 +1,10 @@
 """The flag as the request path sees it: an in-memory copy, refreshed from the store.
 
 Requests read one attribute and never wait on the store. A background thread polls;
-a store that fails or holds garbage leaves the last good state in place (never a
-crash, never everyone flipped) and is reported through `health()` and metrics.
+a store that fails, holds garbage or holds nothing leaves the last good state in place
+(never a crash, never everyone flipped) and is reported unhealthy through `health()` and
+metrics. A replica that has never read the store serves the configured start value
+(CDN_ROLLOUT_PERCENT) and says so, so a 100% start is never silent.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class LiveRollout:
         # One lock for reads and writes: a poll that read the store just before a write
         # must not install its older state after the write's.
         self._lock = threading.RLock()
+        self._from_store = False  # False while `state` is still the start value
         metrics.publish_rollout(initial)
 
     def refresh(self) -> bool:
@@ -64,9 +67,16 @@ class LiveRollout:
         except StoreError as exc:
             self._failed(str(exc))
             return False
+        if snap.state is None:
+            self._failed(
+                f"no rollout document in {self.store.describe()} (never written, or deleted); "
+                f"serving {self._serving()}; `image-resolver rollout set` writes one"
+            )
+            return False
         self._healthy()
         self._token = snap.token
-        if snap.state is None or snap.state == self.state:
+        self._from_store = True
+        if snap.state == self.state:
             return False
         self._take(snap.state)
         return True
@@ -74,7 +84,12 @@ class LiveRollout:
     def set(
         self, *, percent: int, cdn_enabled: bool, expected_revision: int, updated_by: str
     ) -> tuple[RolloutState, RolloutState]:
-        """Compare-and-set a new state; returns (before, after). Raises RevisionConflict."""
+        """Compare-and-set a new state; returns (before, after). Raises RevisionConflict.
+
+        `expected_revision` is checked against this replica's state (what GetRollout
+        showed); the store then writes only if it still holds that revision, or holds no
+        valid document (missing or corrupt: replaced, so the kill switch always lands).
+        """
         with self._lock:
             self.refresh()
             before = self.state
@@ -93,6 +108,8 @@ class LiveRollout:
             if self.store is not None:
                 self.store.compare_and_set(expected_revision, after)
                 self._token = object()  # force the next poll to re-read what we wrote
+                self._from_store = True
+                self._healthy()
             self._take(after)
             return before, after
 
@@ -138,10 +155,17 @@ class LiveRollout:
         metrics.ROLLOUT_STORE_HEALTHY.set(0)
         if self._last_error != message:
             log.error(
-                "rollout store failed; keeping the last good value",
+                "rollout store failed; serving %s",
+                self._serving(),
                 extra={"error": message, "percent": self.state.percent},
             )
         self._last_error = message
+
+    def _serving(self) -> str:
+        """What is in force while the store cannot be used, for logs and health."""
+        if self._from_store:
+            return f"the last good value (revision {self.state.revision})"
+        return f"the start value {self.state.percent}% (CDN_ROLLOUT_PERCENT)"
 
     def _healthy(self) -> None:
         metrics.ROLLOUT_STORE_HEALTHY.set(1)

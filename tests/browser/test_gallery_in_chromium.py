@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.browser.conftest import ARTIFACTS, Stack, Visit
 from tests.conftest import CDN
 from wishlist_api.demo_data import PREFIX, color_png
@@ -100,30 +102,30 @@ def test_a_missing_object_shows_the_placeholder(make_stack, visit, user) -> None
     assert _x_cache(seen, key, "fetch") == ["Error from cloudfront"]
 
 
-def test_an_origin_error_shows_the_message(make_stack, visit, user) -> None:
+def _visit_with_origin_status(make_stack, visit, user, status: int) -> tuple[Stack, Visit]:
+    """The gallery of one image whose origin answers `status` at the edge."""
     stack = make_stack()
-    [key] = _items_with_images(stack, user, 1, "5xx")
-    stack.edge.origin.faults.force_status(500, key)
+    [key] = _items_with_images(stack, user, 1, f"status{status}")
+    stack.edge.origin.faults.force_status(status, key)
     try:
-        seen = visit(stack, user)
+        return stack, visit(stack, user)
     finally:
         stack.edge.origin.faults.clear()
+
+
+@pytest.mark.parametrize("status", [500, 502])
+def test_an_origin_error_shows_the_message(make_stack, visit, user, status: int) -> None:
+    _, seen = _visit_with_origin_status(make_stack, visit, user, status)
     [state] = seen.image_states()
     assert state["state"] == "message" and state["hidden"] is True
-    assert state["cdnStatus"] in ("500", "502")
+    assert state["cdnStatus"] == str(status)
     message = seen.page.locator("figure .image-message").first
     assert message.is_visible()
     assert message.inner_text() == "Image temporarily unavailable"
 
 
 def test_a_cdn_503_falls_back_to_s3(make_stack, visit, user) -> None:
-    stack = make_stack()
-    [key] = _items_with_images(stack, user, 1, "503")
-    stack.edge.origin.faults.force_status(503, key)
-    try:
-        seen = visit(stack, user)
-    finally:
-        stack.edge.origin.faults.clear()
+    stack, seen = _visit_with_origin_status(make_stack, visit, user, 503)
     [state] = seen.image_states()
     assert state["state"] == "fallback" and state["cdnStatus"] == "503"
     assert state["width"] > 0 and state["src"].startswith(stack.aws.endpoint)

@@ -129,8 +129,10 @@ def make_stack(
         stack.resolver.stop(grace=0.1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str, edge: LocalEdge) -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while
+    it is open, which would break later tests that call asyncio.run()."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(

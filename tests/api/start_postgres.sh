@@ -32,6 +32,7 @@ cat >"$DIR/stop.sh" <<STOP
 #!/usr/bin/env bash
 # Stop the cluster if it runs, then remove its files; safe to run more than once.
 if [[ -f "$DIR/data/postmaster.pid" ]]; then
+  cd /  # the postgres user may not be allowed into the caller's directory
   ${RUN_AS[*]} "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
 fi
 rm -rf "$DIR"

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from typing import Literal, Protocol, TypeVar
+from typing import Literal
 
 from pydantic import (
     AliasChoices,
     Field,
     FilePath,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from image_resolver.urls import is_valid_hostname
+from wishlist_runtime.settings import ConfigError, build_settings, start_up
+
+__all__ = ["ConfigError", "Settings", "load_settings", "start_up"]
 
 PLACEHOLDER_CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
@@ -153,50 +153,6 @@ def _is_port(text: str) -> bool:
     return text.isdigit() and 0 < int(text) < 65536
 
 
-class ConfigError(Exception):
-    """Settings that cannot start a server; the message names the variables, not their values."""
-
-
 def load_settings(**overrides: object) -> Settings:
     """Read the resolver's settings from the environment (plus overrides)."""
     return build_settings(Settings, overrides)
-
-
-_S = TypeVar("_S", bound=BaseSettings)
-
-
-def build_settings(cls: type[_S], overrides: dict[str, object]) -> _S:
-    """Build any settings class; pydantic's report becomes one readable line per variable."""
-    try:
-        return cls(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
-            lines.append(f"{name}: {err['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
-
-
-class _LogSettings(Protocol):
-    @property
-    def log_level(self) -> str: ...
-
-    @property
-    def log_format(self) -> str: ...
-
-
-_L = TypeVar("_L", bound=_LogSettings)
-
-
-def start_up(prog: str, load: Callable[..., _L], **flags: object) -> _L:
-    """Settings from the environment plus the CLI flags that were given (None = not given),
-    then logging. Bad settings print one line per variable and exit 2, never a traceback."""
-    from image_resolver import logsetup
-
-    try:
-        settings = load(**{name: value for name, value in flags.items() if value is not None})
-    except ConfigError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    logsetup.configure(settings.log_level, settings.log_format)
-    return settings

@@ -18,13 +18,13 @@ import jwt
 import pytest
 from prometheus_client import REGISTRY
 
-from image_resolver.embedded import EmbeddedResolver
-from image_resolver.localaws import LocalAws
 from tests.api.conftest import JWT_SECRET, bearer
 from tests.conftest import BUCKET, CDN
 from wishlist_api.background import BackgroundApi
-from wishlist_api.demo_data import PREFIX, legacy_urls, seed, tiny_png
 from wishlist_api.repository import WishlistRepository
+from wishlist_dev.demo_data import PREFIX, legacy_urls, seed, tiny_png
+from wishlist_dev.embedded import EmbeddedResolver
+from wishlist_dev.localaws import LocalAws
 
 
 def cdn_url(key: str, version: int = 0) -> str:

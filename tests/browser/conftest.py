@@ -18,19 +18,19 @@ from typing import Any
 
 import pytest
 
-from image_resolver.embedded import EmbeddedResolver
-from image_resolver.localaws import LocalAws
 from tests.api.conftest import JWT_SECRET, api_settings, resolver_settings
 from tests.conftest import BUCKET, CDN
 from tests.edge.fixtures import edge_binaries  # noqa: F401 - skip/fail rule for the edge
 from wishlist_api.app import create_app
-from wishlist_api.auth import mint_token
 from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.migrate import upgrade
 from wishlist_api.pages import SESSION_COOKIE
 from wishlist_api.repository import WishlistRepository
 from wishlist_dev.edge import LocalEdge
+from wishlist_dev.embedded import EmbeddedResolver
+from wishlist_dev.localaws import LocalAws
+from wishlist_dev.tokens import mint_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM_ARGS = [

@@ -234,10 +234,10 @@ def test_cloudfront_failures_map_to_statuses_and_report_created_batches(
 ) -> None:
     from dataclasses import replace
 
-    from image_resolver.embedded import EmbeddedResolver
     from image_resolver.invalidation import Invalidator
     from image_resolver.server import build_components
     from tests.unit.test_invalidation_errors import StubCloudFront, client_error
+    from wishlist_dev.embedded import EmbeddedResolver
 
     settings = make_settings(admin_token=ADMIN_TOKEN, cloudfront_distribution_id="E123")
     components = build_components(settings, local_aws.session())

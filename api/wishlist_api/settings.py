@@ -10,9 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from image_resolver.config import ConfigError as _ConfigError
-from image_resolver.config import build_settings
 from wishlist_api.db import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LOCK_TIMEOUT, make_engine
+from wishlist_runtime.settings import ConfigError, build_settings
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/wishlist.db"
 # The largest legitimate JSON body (a title, an upload key) is well under 1 KiB.
@@ -107,8 +106,7 @@ class ApiSettings(DatabaseSettings):
         return self
 
 
-# Re-exported: the CLI catches it for both the API's and the resolver's settings.
-ConfigError = _ConfigError
+__all__ = ["ApiSettings", "ConfigError", "DatabaseSettings", "load_settings"]
 
 
 def load_settings(**overrides: object) -> ApiSettings:

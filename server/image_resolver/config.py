@@ -14,6 +14,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from image_resolver.s3.endpoint import s3_endpoint
 from image_resolver.urls import is_valid_hostname
 from wishlist_runtime.settings import ConfigError, build_settings, start_up
 
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
         "us-east-1", validation_alias=AliasChoices("aws_region", "aws_default_region")
     )
     s3_endpoint_url: str | None = None
+    # FIPS / dual-stack S3 hosts: the variables botocore itself reads, so the presigned and
+    # public fallback URLs and boto3's own calls (upload forms, HEAD) use the same host.
+    aws_use_fips_endpoint: bool = False
+    aws_use_dualstack_endpoint: bool = False
     allowed_key_prefix: str = "uploads/wishlist/"
     s3_fallback_mode: Literal["public", "presigned"] = "presigned"
     s3_presign_expires: int = Field(3600, ge=2, le=MAX_PRESIGN_SECONDS)
@@ -90,6 +95,19 @@ class Settings(BaseSettings):
         domain = (self.cloudfront_distribution_domain or "").partition(":")[0]
         if self.cdn_url_scheme == "http" and not domain.endswith(".localhost"):
             raise ValueError("CDN_URL_SCHEME=http is only for a local demo CDN under .localhost")
+        return self
+
+    @model_validator(mode="after")
+    def _s3_endpoint_exists(self) -> Settings:
+        """A host that cannot exist (a region outside aws/aws-cn/aws-us-gov, FIPS in China,
+        an endpoint URL with a path) stops start-up in one line, not at the first URL."""
+        s3_endpoint(
+            self.s3_bucket,
+            self.aws_region,
+            endpoint_url=self.s3_endpoint_url,
+            fips=self.aws_use_fips_endpoint,
+            dualstack=self.aws_use_dualstack_endpoint,
+        )
         return self
 
     @field_validator("local_edge_purge_url", mode="before")

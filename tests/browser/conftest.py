@@ -129,7 +129,9 @@ def make_stack(
         stack.resolver.stop(grace=0.1)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in the
+# main thread while it is open, so any later test calling asyncio.run() would fail.
+@pytest.fixture(scope="package")
 def browser(chromium_path: str, edge: LocalEdge) -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:

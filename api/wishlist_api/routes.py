@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
 from typing import Annotated, Any
 
-import grpc
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from wishlist_api import cursor
 from wishlist_api.auth import Authenticator, AuthError
 from wishlist_api.errors import ApiError, not_found
-from wishlist_api.images import ImageUrls, ImageView
+from wishlist_api.images import (
+    ImageServiceError,
+    ImageUrls,
+    ImageView,
+    UploaderForbidden,
+    UploadMissing,
+    UploadRejected,
+)
 from wishlist_api.repository import ItemRecord, WishlistRepository
 from wishlist_api.schemas import (
     ConfirmImage,
@@ -27,7 +32,6 @@ from wishlist_api.schemas import (
     UploadUrlOut,
     UploadUrlRequest,
 )
-from wishlist_images_client import ResolverCallError
 
 MAX_PAGE = 100
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -199,8 +203,8 @@ async def create_upload_url(
         raise not_found()
     try:
         form = await _images(request).upload_form(user, body.content_type, body.content_length)
-    except ResolverCallError as exc:
-        raise _upload_error(exc) from None
+    except ImageServiceError as exc:
+        raise _image_error(exc) from None
     return UploadUrlOut(
         url=form.url,
         fields=form.fields,
@@ -210,16 +214,20 @@ async def create_upload_url(
     )
 
 
-def _upload_error(exc: ResolverCallError) -> ApiError:
-    if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
-        if exc.field == "user_id":
-            return ApiError(403, "forbidden", "this account cannot upload images")
-        field = {"content_type": "body.contentType", "content_length": "body.contentLength"}
+def _image_error(exc: ImageServiceError) -> ApiError:
+    """The image adapter's errors as HTTP errors (no gRPC in sight)."""
+    if isinstance(exc, UploadRejected):
         return ApiError(
             422,
             "validation_failed",
             "request is not valid",
-            details=[{"field": field.get(exc.field, "body"), "message": exc.message}],
+            details=[{"field": exc.field, "message": exc.message}],
+        )
+    if isinstance(exc, UploaderForbidden):
+        return ApiError(403, "forbidden", "this account cannot upload images")
+    if isinstance(exc, UploadMissing):
+        return ApiError(
+            409, "image_not_uploaded", "no image has been uploaded under this key; upload it first"
         )
     return ApiError(503, "resolver_unavailable", "image service unavailable; retry later")
 
@@ -230,6 +238,7 @@ def _upload_error(exc: ResolverCallError) -> ApiError:
     responses={
         **_ONE,
         **_BODY,
+        403: {**_ERR, "description": "This user id cannot own uploads."},
         409: {**_ERR, "description": "Nothing has been uploaded under this key yet."},
         503: {**_ERR, "description": "The image service is unavailable; retry."},
     },
@@ -238,44 +247,15 @@ def _upload_error(exc: ResolverCallError) -> ApiError:
 async def confirm_image(
     request: Request, user: User, item_id: uuid.UUID, body: ConfirmImage
 ) -> ItemOut:
-    prefix: str = request.app.state.settings.upload_key_prefix
-    if not _owned_upload_key(prefix, user).fullmatch(body.key):
-        raise ApiError(
-            422,
-            "validation_failed",
-            "request is not valid",
-            details=[{"field": "body.key", "message": "is not a key issued to this user"}],
-        )
+    # Whether the key is one issued to this user is image-resolver's rule: VerifyUpload
+    # refuses any other key (INVALID_ARGUMENT, field "key") before it looks at S3.
     repo = _repo(request)
     if await run_in_threadpool(repo.get, user, str(item_id)) is None:
         raise not_found()
     try:
         await _images(request).verify_upload(user, body.key)
-    except ResolverCallError as exc:
-        raise _attach_error(exc) from None
+    except ImageServiceError as exc:
+        raise _image_error(exc) from None
     return await _one(
         request, user, await run_in_threadpool(repo.set_image, user, str(item_id), body.key)
-    )
-
-
-def _attach_error(exc: ResolverCallError) -> ApiError:
-    if exc.code == grpc.StatusCode.NOT_FOUND:
-        return ApiError(
-            409, "image_not_uploaded", "no image has been uploaded under this key; upload it first"
-        )
-    if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
-        return ApiError(
-            422,
-            "validation_failed",
-            "request is not valid",
-            details=[{"field": "body.key", "message": exc.message}],
-        )
-    return ApiError(503, "resolver_unavailable", "image service unavailable; retry later")
-
-
-@functools.lru_cache(maxsize=1024)
-def _owned_upload_key(prefix: str, user: str) -> re.Pattern[str]:
-    """Exactly the keys image-resolver issues to this user: <prefix><user>/<id>.<ext>."""
-    return re.compile(
-        re.escape(prefix) + re.escape(user) + r"/[A-Za-z0-9_-]{1,64}\.(?:jpg|png|webp|gif)"
     )

@@ -61,8 +61,6 @@ class ApiSettings(DatabaseSettings):
     resolver_timeout_seconds: float = Field(0.25, gt=0, le=10)
     # Off: items come back with imageStatus "disabled" and no RPC (kill switch, benchmark).
     images_enabled: bool = True
-    # Must match the resolver's ALLOWED_KEY_PREFIX: confirmed keys must be <prefix><user>/...
-    upload_key_prefix: str = "uploads/wishlist/"
 
     # Bearer JWTs: HS256 with JWT_SECRET, or RS256 with JWT_PUBLIC_KEY (PEM) or JWT_JWKS_URL.
     jwt_secret: SecretStr | None = None
@@ -79,7 +77,6 @@ class ApiSettings(DatabaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    page_size_default: int = Field(20, ge=1, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

@@ -15,7 +15,9 @@ from wishlist_images_client.types import (
     ResolveError,
     UploadedImage,
     UploadForm,
+    UploadPolicy,
     batch_from,
+    policy_from,
     resolved_from,
     upload_from,
     uploaded_from,
@@ -98,6 +100,17 @@ class AsyncImageResolverClient:
         request = pb.VerifyUploadRequest(user_id=user_id, key=key)
         try:
             return uploaded_from(await self._images.VerifyUpload(request, timeout=self.timeout))
+        except grpc.RpcError as err:
+            raise calls.call_error(err) from None
+
+    async def upload_policy(self) -> UploadPolicy:
+        """The upload and batch rules the resolver enforces (GetUploadPolicy)."""
+        try:
+            return policy_from(
+                await self._images.GetUploadPolicy(
+                    pb.GetUploadPolicyRequest(), timeout=self.timeout
+                )
+            )
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
 

@@ -21,8 +21,10 @@ from wishlist_images_client.types import (
     RolloutInfo,
     UploadedImage,
     UploadForm,
+    UploadPolicy,
     batch_from,
     invalidations_from,
+    policy_from,
     resolved_from,
     rollout_from,
     upload_from,
@@ -103,6 +105,15 @@ class ImageResolverClient:
         request = pb.VerifyUploadRequest(user_id=user_id, key=key)
         try:
             return uploaded_from(self._images.VerifyUpload(request, timeout=self.timeout))
+        except grpc.RpcError as err:
+            raise calls.call_error(err) from None
+
+    def upload_policy(self) -> UploadPolicy:
+        """The upload and batch rules the resolver enforces (GetUploadPolicy)."""
+        try:
+            return policy_from(
+                self._images.GetUploadPolicy(pb.GetUploadPolicyRequest(), timeout=self.timeout)
+            )
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from wishlist_api import cursor
-from wishlist_api.auth import Authenticator, AuthError
+from wishlist_api.deps import Images, Repo, RequestId, User
 from wishlist_api.errors import ApiError, not_found
 from wishlist_api.images import (
     ImageServiceError,
@@ -34,8 +32,6 @@ from wishlist_api.schemas import (
 )
 
 MAX_PAGE = 100
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_bearer = HTTPBearer(auto_error=False, description="JWT whose `sub` is the user id.")
 
 _ERR: dict[str, Any] = {"model": ErrorResponse}
 _COMMON: dict[int | str, dict[str, Any]] = {
@@ -54,38 +50,6 @@ _BODY: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/wishlist", tags=["wishlist"])
 
 
-async def current_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    challenge = {"WWW-Authenticate": 'Bearer realm="wishlist"'}
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(401, "unauthenticated", "bearer token required", headers=challenge)
-    authenticator: Authenticator = request.app.state.authenticator
-    try:
-        return await authenticator.user_id(credentials.credentials)
-    except AuthError as exc:
-        raise ApiError(401, "unauthenticated", str(exc), headers=challenge) from None
-
-
-User = Annotated[str, Depends(current_user)]
-
-
-def _repo(request: Request) -> WishlistRepository:
-    repo: WishlistRepository = request.app.state.repository
-    return repo
-
-
-def _images(request: Request) -> ImageUrls:
-    images: ImageUrls = request.app.state.images
-    return images
-
-
-def _request_id(request: Request) -> str | None:
-    given = request.headers.get("x-request-id", "")
-    return given if _REQUEST_ID.fullmatch(given) else None
-
-
 def _out(item: ItemRecord, image: ImageView) -> ItemOut:
     return ItemOut(
         id=item.id,
@@ -100,16 +64,21 @@ def _out(item: ItemRecord, image: ImageView) -> ItemOut:
     )
 
 
-async def _one(request: Request, user: str, item: ItemRecord | None) -> ItemOut:
+async def _one(
+    images: ImageUrls, request_id: str | None, user: str, item: ItemRecord | None
+) -> ItemOut:
     if item is None:
         raise not_found()
-    [image] = await _images(request).for_items([item], user, _request_id(request))
+    [image] = await images.for_items([item], user, request_id)
     return _out(item, image)
 
 
 @router.get("", response_model=ItemPage, responses=_COMMON, summary="List the caller's items")
 async def list_items(
-    request: Request,
+    *,
+    repo: Repo,
+    images: Images,
+    request_id: RequestId,
     user: User,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 20,
     cursor_text: Annotated[
@@ -118,10 +87,25 @@ async def list_items(
     ] = None,
 ) -> ItemPage:
     """Newest first. Image URLs of the whole page come from one resolver call."""
-    return await page_of(request, user, limit, cursor_text)
+    return await page_of(
+        repo=repo,
+        images=images,
+        request_id=request_id,
+        user=user,
+        limit=limit,
+        cursor_text=cursor_text,
+    )
 
 
-async def page_of(request: Request, user: str, limit: int, cursor_text: str | None) -> ItemPage:
+async def page_of(
+    *,
+    repo: WishlistRepository,
+    images: ImageUrls,
+    request_id: str | None,
+    user: str,
+    limit: int,
+    cursor_text: str | None,
+) -> ItemPage:
     """One page of the user's items with image URLs; shared by the API and the gallery."""
     after = None
     if cursor_text:
@@ -134,18 +118,20 @@ async def page_of(request: Request, user: str, limit: int, cursor_text: str | No
                 "request is not valid",
                 details=[{"field": "query.cursor", "message": str(exc)}],
             ) from None
-    items, more = await run_in_threadpool(_repo(request).list_page, user, limit, after)
-    images = await _images(request).for_items(items, user, _request_id(request))
+    items, more = await run_in_threadpool(repo.list_page, user, limit, after)
+    views = await images.for_items(items, user, request_id)
     return ItemPage(
-        items=[_out(i, v) for i, v in zip(items, images, strict=True)],
+        items=[_out(i, v) for i, v in zip(items, views, strict=True)],
         next_cursor=cursor.encode(items[-1]) if more and items else None,
     )
 
 
 @router.get("/{item_id}", response_model=ItemOut, responses=_ONE, summary="Get one item")
-async def get_item(request: Request, user: User, item_id: uuid.UUID) -> ItemOut:
+async def get_item(
+    repo: Repo, images: Images, request_id: RequestId, user: User, item_id: uuid.UUID
+) -> ItemOut:
     return await _one(
-        request, user, await run_in_threadpool(_repo(request).get, user, str(item_id))
+        images, request_id, user, await run_in_threadpool(repo.get, user, str(item_id))
     )
 
 
@@ -157,30 +143,40 @@ async def get_item(request: Request, user: User, item_id: uuid.UUID) -> ItemOut:
     summary="Create an item (add its image with the upload endpoints)",
 )
 async def create_item(
-    request: Request, response: Response, user: User, body: CreateItem
+    *,
+    repo: Repo,
+    images: Images,
+    request_id: RequestId,
+    response: Response,
+    user: User,
+    body: CreateItem,
 ) -> ItemOut:
-    item = await run_in_threadpool(_repo(request).create, user, body.title)
+    item = await run_in_threadpool(repo.create, user, body.title)
     response.headers["Location"] = f"/api/wishlist/{item.id}"
-    return await _one(request, user, item)
+    return await _one(images, request_id, user, item)
 
 
 @router.patch(
     "/{item_id}", response_model=ItemOut, responses={**_ONE, **_BODY}, summary="Rename an item"
 )
 async def update_item(
-    request: Request, user: User, item_id: uuid.UUID, body: UpdateItem
+    *,
+    repo: Repo,
+    images: Images,
+    request_id: RequestId,
+    user: User,
+    item_id: uuid.UUID,
+    body: UpdateItem,
 ) -> ItemOut:
-    repo = _repo(request)
-    return await _one(
-        request, user, await run_in_threadpool(repo.update_title, user, str(item_id), body.title)
-    )
+    item = await run_in_threadpool(repo.update_title, user, str(item_id), body.title)
+    return await _one(images, request_id, user, item)
 
 
 @router.delete(
     "/{item_id}", status_code=204, response_class=Response, responses=_ONE, summary="Delete"
 )
-async def delete_item(request: Request, user: User, item_id: uuid.UUID) -> Response:
-    if not await run_in_threadpool(_repo(request).delete, user, str(item_id)):
+async def delete_item(repo: Repo, user: User, item_id: uuid.UUID) -> Response:
+    if not await run_in_threadpool(repo.delete, user, str(item_id)):
         raise not_found()
     return Response(status_code=204)
 
@@ -197,12 +193,12 @@ async def delete_item(request: Request, user: User, item_id: uuid.UUID) -> Respo
     summary="Presigned S3 POST form for the item's new image (uploads never use the CDN)",
 )
 async def create_upload_url(
-    request: Request, user: User, item_id: uuid.UUID, body: UploadUrlRequest
+    repo: Repo, images: Images, user: User, item_id: uuid.UUID, body: UploadUrlRequest
 ) -> UploadUrlOut:
-    if await run_in_threadpool(_repo(request).get, user, str(item_id)) is None:
+    if await run_in_threadpool(repo.get, user, str(item_id)) is None:
         raise not_found()
     try:
-        form = await _images(request).upload_form(user, body.content_type, body.content_length)
+        form = await images.upload_form(user, body.content_type, body.content_length)
     except ImageServiceError as exc:
         raise _image_error(exc) from None
     return UploadUrlOut(
@@ -245,17 +241,21 @@ def _image_error(exc: ImageServiceError) -> ApiError:
     summary="Attach an uploaded image; bumps imageVersion so the new URL bypasses caches",
 )
 async def confirm_image(
-    request: Request, user: User, item_id: uuid.UUID, body: ConfirmImage
+    *,
+    repo: Repo,
+    images: Images,
+    request_id: RequestId,
+    user: User,
+    item_id: uuid.UUID,
+    body: ConfirmImage,
 ) -> ItemOut:
     # Whether the key is one issued to this user is image-resolver's rule: VerifyUpload
     # refuses any other key (INVALID_ARGUMENT, field "key") before it looks at S3.
-    repo = _repo(request)
     if await run_in_threadpool(repo.get, user, str(item_id)) is None:
         raise not_found()
     try:
-        await _images(request).verify_upload(user, body.key)
+        await images.verify_upload(user, body.key)
     except ImageServiceError as exc:
         raise _image_error(exc) from None
-    return await _one(
-        request, user, await run_in_threadpool(repo.set_image, user, str(item_id), body.key)
-    )
+    item = await run_in_threadpool(repo.set_image, user, str(item_id), body.key)
+    return await _one(images, request_id, user, item)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from image_resolver.accesslogs import synth
+from wishlist_dev import synth_logs as synth
 
 GOAL_LINES_PER_S = 500_000
 GOAL_RSS_MB = 300

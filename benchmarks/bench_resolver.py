@@ -23,10 +23,10 @@ import grpc
 from echo import REQ, echo_async, echo_handler, echo_stub
 
 from image_resolver.config import PLACEHOLDER_CDN_DOMAIN, load_settings
-from image_resolver.embedded import EmbeddedResolver
 from image_resolver.grpc_api.image_service import ImageUrlServicer
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
+from wishlist_dev.embedded import EmbeddedResolver
 
 BATCH = pb.BatchResolveImageUrlsRequest(
     images=[pb.ImageRef(ref=f"uploads/wishlist/user-{i % 97}/image-{i}.jpg") for i in range(1000)],

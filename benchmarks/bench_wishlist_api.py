@@ -33,12 +33,12 @@ from pathlib import Path
 import httpx
 
 from image_resolver.config import PLACEHOLDER_CDN_DOMAIN
-from image_resolver.localaws import DEMO_CREDENTIALS
-from wishlist_api.auth import mint_token
 from wishlist_api.db import make_engine, session_factory
-from wishlist_api.demo_data import PREFIX, legacy_urls
 from wishlist_api.migrate import upgrade
 from wishlist_api.repository import WishlistRepository
+from wishlist_dev.demo_data import PREFIX, legacy_urls
+from wishlist_dev.localaws import DEMO_CREDENTIALS
+from wishlist_dev.tokens import mint_token
 
 BUCKET = "lego-moc-wishlist-uploads"
 USER = "bench-user"

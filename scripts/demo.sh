@@ -3,5 +3,5 @@
 # and the wishlist API with seeded items. No AWS account needed. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-INSTALL_EXTRAS=demo bash scripts/setup.sh
-exec .venv/bin/wishlist-api demo "$@"
+INSTALL_GROUPS=none bash scripts/setup.sh
+exec .venv/bin/wishlist-dev demo "$@"

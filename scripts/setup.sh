@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv and install the project with its dev extras. Idempotent; used by
-# .ci/run and scripts/demo.sh. Needs only python3 (>= 3.11) with venv and pip.
+# Create .venv and install the workspace from uv.lock (all four packages editable, plus the
+# dev group: tests and linters). Idempotent; used by .ci/run and scripts/demo.sh.
+# Needs only python3 (>= 3.11) with venv and pip; uv comes from PyPI.
+#   INSTALL_GROUPS=none bash scripts/setup.sh   # the demo: the packages without the dev group
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -8,7 +10,11 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 if [ ! -x .venv/bin/uv ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
 fi
-extras=${INSTALL_EXTRAS:-dev}
-VIRTUAL_ENV="$PWD/.venv" .venv/bin/uv pip install --quiet -e ".[$extras]"
+groups=()
+[ "${INSTALL_GROUPS:-dev}" = none ] && groups=(--no-dev)
+# --frozen: install exactly uv.lock (a stale lock fails `uv lock --check` in .ci/run);
+# --inexact: keep uv itself, which pip put into .venv.
+UV_PROJECT_ENVIRONMENT="$PWD/.venv" .venv/bin/uv sync --quiet --frozen --inexact \
+  --all-packages "${groups[@]}" --python .venv/bin/python

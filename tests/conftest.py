@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from image_resolver.config import PLACEHOLDER_CDN_DOMAIN, Settings, load_settings
-from image_resolver.embedded import EmbeddedResolver
-from image_resolver.localaws import DEMO_CREDENTIALS, LocalAws
+from wishlist_dev.embedded import EmbeddedResolver
+from wishlist_dev.localaws import DEMO_CREDENTIALS, LocalAws
 
 for _name, _value in DEMO_CREDENTIALS.items():
     os.environ[_name] = _value

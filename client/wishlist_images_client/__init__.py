@@ -13,6 +13,7 @@ from wishlist_images_client.types import (
     RolloutInfo,
     UploadedImage,
     UploadForm,
+    UploadPolicy,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ResolverCallError",
     "RolloutInfo",
     "UploadForm",
+    "UploadPolicy",
     "UploadedImage",
     "tls_credentials",
 ]

@@ -1,24 +1,28 @@
-"""asyncio client, for async services such as the wishlist HTTP API."""
+"""asyncio client (grpc.aio), for the wishlist API and other async services. Its calls
+are `spec.CALLS`, the same table the blocking client uses."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
+from wishlist.images.v1 import rollout_service_pb2 as rpb
+from wishlist.images.v1 import rollout_service_pb2_grpc as rpb_grpc
 from wishlist_images_client import calls
+from wishlist_images_client.spec import CALLS, Deadline
 from wishlist_images_client.types import (
     ImageRef,
+    Invalidation,
     ResolvedImage,
     ResolveError,
+    RolloutInfo,
     UploadedImage,
     UploadForm,
-    batch_from,
-    resolved_from,
-    upload_from,
-    uploaded_from,
+    UploadPolicy,
 )
 
 
@@ -31,6 +35,7 @@ class AsyncImageResolverClient:
         *,
         timeout: float = 0.25,
         max_attempts: int = 3,
+        admin_token: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         options = calls.channel_options(max_attempts)
@@ -39,8 +44,25 @@ class AsyncImageResolverClient:
             if credentials
             else grpc.aio.insecure_channel(target, options)
         )
-        self._images = pb_grpc.ImageUrlServiceStub(self._channel)
+        self._stubs: dict[str, Any] = {
+            "images": pb_grpc.ImageUrlServiceStub(self._channel),
+            "rollout": rpb_grpc.RolloutServiceStub(self._channel),
+        }
         self.timeout = timeout
+        self._admin_token = admin_token
+
+    async def _call(
+        self, name: str, request: Any, timeout: float | Deadline | None, request_id: str | None
+    ) -> Any:
+        call = CALLS[name]
+        if not isinstance(timeout, Deadline):
+            timeout = Deadline(call, timeout or self.timeout)
+        rpc = getattr(self._stubs[call.service], call.method)
+        md = calls.metadata(self._admin_token if call.admin else None, request_id)
+        try:
+            return call.decode(await rpc(request, timeout=timeout.left(), metadata=md))
+        except grpc.RpcError as err:
+            raise calls.call_error(err) from None
 
     async def resolve(
         self,
@@ -49,15 +71,11 @@ class AsyncImageResolverClient:
         user_id: str = "",
         timeout: float | None = None,
         include_fallback: bool = False,
+        request_id: str | None = None,
     ) -> ResolvedImage:
-        try:
-            resp = await self._images.ResolveImageUrl(
-                calls.resolve_request(ref, user_id, include_fallback),
-                timeout=timeout or self.timeout,
-            )
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
-        return resolved_from(resp.image)
+        request = calls.resolve_request(ref, user_id, include_fallback)
+        result: ResolvedImage = await self._call("resolve", request, timeout, request_id)
+        return result
 
     async def batch_resolve(
         self,
@@ -65,41 +83,84 @@ class AsyncImageResolverClient:
         *,
         user_id: str = "",
         timeout: float | None = None,
-        request_id: str | None = None,
         include_fallback: bool = False,
+        request_id: str | None = None,
     ) -> list[ResolvedImage | ResolveError]:
-        """One RPC per 1000 refs; a bad ref yields a ResolveError in its slot."""
+        """Any number of refs, in order, split into server-sized RPCs that share one
+        deadline; a bad ref yields a ResolveError in its slot."""
+        deadline = Deadline(CALLS["batch_resolve"], timeout or self.timeout)
         out: list[ResolvedImage | ResolveError] = []
-        md = calls.metadata(None, request_id)
-        try:
-            for request in calls.batch_requests(refs, user_id, include_fallback):
-                resp = await self._images.BatchResolveImageUrls(
-                    request, timeout=timeout or self.timeout, metadata=md
-                )
-                out.extend(batch_from(resp))
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
+        for request in calls.batch_requests(refs, user_id, include_fallback):
+            out.extend(await self._call("batch_resolve", request, deadline, request_id))
         return out
 
     async def create_upload_url(
-        self, user_id: str, content_type: str, content_length: int
+        self,
+        user_id: str,
+        content_type: str,
+        content_length: int,
+        *,
+        timeout: float | None = None,
+        request_id: str | None = None,
     ) -> UploadForm:
         request = pb.CreateUploadUrlRequest(
             user_id=user_id, content_type=content_type, content_length=content_length
         )
-        try:
-            return upload_from(await self._images.CreateUploadUrl(request, timeout=self.timeout))
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
+        form: UploadForm = await self._call("create_upload_url", request, timeout, request_id)
+        return form
 
-    async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
+    async def verify_upload(
+        self, user_id: str, key: str, *, timeout: float | None = None, request_id: str | None = None
+    ) -> UploadedImage:
         """Raises ResolverCallError: NOT_FOUND when nothing was uploaded under `key`,
         INVALID_ARGUMENT (field `key`) when the object breaks the upload policy."""
         request = pb.VerifyUploadRequest(user_id=user_id, key=key)
-        try:
-            return uploaded_from(await self._images.VerifyUpload(request, timeout=self.timeout))
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
+        found: UploadedImage = await self._call("verify_upload", request, timeout, request_id)
+        return found
+
+    async def upload_policy(
+        self, *, timeout: float | None = None, request_id: str | None = None
+    ) -> UploadPolicy:
+        """The upload and batch rules the resolver enforces (GetUploadPolicy)."""
+        request = pb.GetUploadPolicyRequest()
+        policy: UploadPolicy = await self._call("upload_policy", request, timeout, request_id)
+        return policy
+
+    async def invalidate(
+        self,
+        refs: Sequence[str],
+        caller_reference: str,
+        *,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> list[Invalidation]:
+        request = pb.InvalidateImagesRequest(refs=list(refs), caller_reference=caller_reference)
+        done: list[Invalidation] = await self._call("invalidate", request, timeout, request_id)
+        return done
+
+    async def get_rollout(
+        self, *, timeout: float | None = None, request_id: str | None = None
+    ) -> RolloutInfo:
+        request = rpb.GetRolloutRequest()
+        info: RolloutInfo = await self._call("get_rollout", request, timeout, request_id)
+        return info
+
+    async def set_rollout(
+        self,
+        *,
+        percent: int,
+        cdn_enabled: bool,
+        expected_revision: int,
+        updated_by: str,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> tuple[RolloutInfo, RolloutInfo]:
+        """Compare-and-set; raises ResolverCallError(ABORTED) if someone changed it meanwhile."""
+        request = calls.set_rollout_request(percent, cdn_enabled, expected_revision, updated_by)
+        pair: tuple[RolloutInfo, RolloutInfo] = await self._call(
+            "set_rollout", request, timeout, request_id
+        )
+        return pair
 
     async def close(self) -> None:
         await self._channel.close()

@@ -101,7 +101,7 @@ def tls_credentials(
 
 
 def metadata(admin_token: str | None, request_id: str | None = None) -> list[tuple[str, str]]:
-    md = []
+    md: list[tuple[str, str]] = []
     if admin_token:
         md.append(("authorization", f"Bearer {admin_token}"))
     if request_id:

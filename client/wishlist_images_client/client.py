@@ -1,10 +1,11 @@
-"""Blocking client, for scripts, CLIs and threaded services."""
+"""Blocking client, for scripts, CLIs and threaded services. Its calls are
+`spec.CALLS`, the same table the asyncio client uses."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from types import TracebackType
+from typing import Any
 
 import grpc
 
@@ -13,6 +14,7 @@ from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist.images.v1 import rollout_service_pb2_grpc as rpb_grpc
 from wishlist_images_client import calls
+from wishlist_images_client.spec import CALLS, Deadline
 from wishlist_images_client.types import (
     ImageRef,
     Invalidation,
@@ -21,12 +23,7 @@ from wishlist_images_client.types import (
     RolloutInfo,
     UploadedImage,
     UploadForm,
-    batch_from,
-    invalidations_from,
-    resolved_from,
-    rollout_from,
-    upload_from,
-    uploaded_from,
+    UploadPolicy,
 )
 
 
@@ -48,10 +45,25 @@ class ImageResolverClient:
             if credentials
             else grpc.insecure_channel(target, options)
         )
-        self._images = pb_grpc.ImageUrlServiceStub(self._channel)
-        self._rollout = rpb_grpc.RolloutServiceStub(self._channel)
+        self._stubs: dict[str, Any] = {
+            "images": pb_grpc.ImageUrlServiceStub(self._channel),
+            "rollout": rpb_grpc.RolloutServiceStub(self._channel),
+        }
         self.timeout = timeout
-        self._md = calls.metadata(admin_token)
+        self._admin_token = admin_token
+
+    def _call(
+        self, name: str, request: Any, timeout: float | Deadline | None, request_id: str | None
+    ) -> Any:
+        call = CALLS[name]
+        if not isinstance(timeout, Deadline):
+            timeout = Deadline(call, timeout or self.timeout)
+        rpc = getattr(self._stubs[call.service], call.method)
+        md = calls.metadata(self._admin_token if call.admin else None, request_id)
+        try:
+            return call.decode(rpc(request, timeout=timeout.left(), metadata=md))
+        except grpc.RpcError as err:
+            raise calls.call_error(err) from None
 
     def resolve(
         self,
@@ -60,15 +72,11 @@ class ImageResolverClient:
         user_id: str = "",
         timeout: float | None = None,
         include_fallback: bool = False,
+        request_id: str | None = None,
     ) -> ResolvedImage:
-        try:
-            resp = self._images.ResolveImageUrl(
-                calls.resolve_request(ref, user_id, include_fallback),
-                timeout=timeout or self.timeout,
-            )
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
-        return resolved_from(resp.image)
+        request = calls.resolve_request(ref, user_id, include_fallback)
+        result: ResolvedImage = self._call("resolve", request, timeout, request_id)
+        return result
 
     def batch_resolve(
         self,
@@ -77,71 +85,83 @@ class ImageResolverClient:
         user_id: str = "",
         timeout: float | None = None,
         include_fallback: bool = False,
+        request_id: str | None = None,
     ) -> list[ResolvedImage | ResolveError]:
-        """Any number of refs, in order; a bad ref yields a ResolveError in its slot."""
+        """Any number of refs, in order, split into server-sized RPCs that share one
+        deadline; a bad ref yields a ResolveError in its slot."""
+        deadline = Deadline(CALLS["batch_resolve"], timeout or self.timeout)
         out: list[ResolvedImage | ResolveError] = []
-        try:
-            for request in calls.batch_requests(refs, user_id, include_fallback):
-                resp = self._images.BatchResolveImageUrls(request, timeout=timeout or self.timeout)
-                out.extend(batch_from(resp))
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
+        for request in calls.batch_requests(refs, user_id, include_fallback):
+            out.extend(self._call("batch_resolve", request, deadline, request_id))
         return out
 
-    def create_upload_url(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
+    def create_upload_url(
+        self,
+        user_id: str,
+        content_type: str,
+        content_length: int,
+        *,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> UploadForm:
         request = pb.CreateUploadUrlRequest(
             user_id=user_id, content_type=content_type, content_length=content_length
         )
-        try:
-            return upload_from(self._images.CreateUploadUrl(request, timeout=self.timeout))
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
+        form: UploadForm = self._call("create_upload_url", request, timeout, request_id)
+        return form
 
-    def verify_upload(self, user_id: str, key: str) -> UploadedImage:
+    def verify_upload(
+        self, user_id: str, key: str, *, timeout: float | None = None, request_id: str | None = None
+    ) -> UploadedImage:
         """Raises ResolverCallError: NOT_FOUND when nothing was uploaded under `key`,
         INVALID_ARGUMENT (field `key`) when the object breaks the upload policy."""
         request = pb.VerifyUploadRequest(user_id=user_id, key=key)
-        try:
-            return uploaded_from(self._images.VerifyUpload(request, timeout=self.timeout))
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
+        found: UploadedImage = self._call("verify_upload", request, timeout, request_id)
+        return found
 
-    def invalidate(self, refs: Sequence[str], caller_reference: str) -> list[Invalidation]:
+    def upload_policy(
+        self, *, timeout: float | None = None, request_id: str | None = None
+    ) -> UploadPolicy:
+        """The upload and batch rules the resolver enforces (GetUploadPolicy)."""
+        request = pb.GetUploadPolicyRequest()
+        policy: UploadPolicy = self._call("upload_policy", request, timeout, request_id)
+        return policy
+
+    def invalidate(
+        self,
+        refs: Sequence[str],
+        caller_reference: str,
+        *,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> list[Invalidation]:
         request = pb.InvalidateImagesRequest(refs=list(refs), caller_reference=caller_reference)
-        try:
-            resp = self._images.InvalidateImages(
-                request, timeout=max(self.timeout, 10.0), metadata=self._md
-            )
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
-        return list(invalidations_from(resp))
+        done: list[Invalidation] = self._call("invalidate", request, timeout, request_id)
+        return done
 
-    def get_rollout(self) -> RolloutInfo:
-        try:
-            resp = self._rollout.GetRollout(
-                rpb.GetRolloutRequest(), timeout=self.timeout, metadata=self._md
-            )
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
-        return replace(
-            rollout_from(resp.rollout),
-            store=resp.store,
-            store_healthy=resp.store_healthy,
-            store_error=resp.store_error,
-        )
+    def get_rollout(
+        self, *, timeout: float | None = None, request_id: str | None = None
+    ) -> RolloutInfo:
+        request = rpb.GetRolloutRequest()
+        info: RolloutInfo = self._call("get_rollout", request, timeout, request_id)
+        return info
 
     def set_rollout(
-        self, *, percent: int, cdn_enabled: bool, expected_revision: int, updated_by: str
+        self,
+        *,
+        percent: int,
+        cdn_enabled: bool,
+        expected_revision: int,
+        updated_by: str,
+        timeout: float | None = None,
+        request_id: str | None = None,
     ) -> tuple[RolloutInfo, RolloutInfo]:
         """Compare-and-set; raises ResolverCallError(ABORTED) if someone changed it meanwhile."""
         request = calls.set_rollout_request(percent, cdn_enabled, expected_revision, updated_by)
-        try:
-            resp = self._rollout.SetRollout(
-                request, timeout=max(self.timeout, 10.0), metadata=self._md
-            )
-        except grpc.RpcError as err:
-            raise calls.call_error(err) from None
-        return rollout_from(resp.before), rollout_from(resp.after)
+        pair: tuple[RolloutInfo, RolloutInfo] = self._call(
+            "set_rollout", request, timeout, request_id
+        )
+        return pair
 
     def close(self) -> None:
         self._channel.close()

@@ -48,6 +48,19 @@ class UploadedImage:
 
 
 @dataclass(frozen=True)
+class UploadPolicy:
+    """The rules the resolver enforces (GetUploadPolicy): learn them, don't copy them.
+    With uploads off on the resolver, `content_types` is empty and `max_bytes` 0."""
+
+    content_types: tuple[str, ...]
+    max_bytes: int
+    key_prefix: str
+    max_upload_user_id_chars: int
+    max_user_id_chars: int
+    max_batch: int
+
+
+@dataclass(frozen=True)
 class ResolveError:
     """One refused ref of a batch: `field` names it (e.g. "images[3].ref")."""
 
@@ -120,6 +133,17 @@ def resolved_from(msg: pb.ResolvedImageUrl) -> ResolvedImage:
 
 def uploaded_from(msg: pb.VerifyUploadResponse) -> UploadedImage:
     return UploadedImage(msg.key, msg.content_type, msg.size_bytes, msg.etag)
+
+
+def policy_from(msg: pb.GetUploadPolicyResponse) -> UploadPolicy:
+    return UploadPolicy(
+        tuple(msg.content_types),
+        msg.max_bytes,
+        msg.key_prefix,
+        msg.max_upload_user_id_chars,
+        msg.max_user_id_chars,
+        msg.max_batch,
+    )
 
 
 def error_from(status: status_pb2.Status) -> ResolveError:

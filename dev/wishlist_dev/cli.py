@@ -3,11 +3,14 @@
 wishlist-dev edge --origin-endpoint http://127.0.0.1:PORT --bucket lego-moc-wishlist-uploads
 wishlist-dev edge                 # starts its own moto S3 (empty bucket) as the origin
 wishlist-dev edge --print-vcl     # the VCL generated from deploy/'s template, then exit
+wishlist-dev demo                 # moto + local edge + resolver + API, seeded (scripts/demo.sh)
+JWT_SECRET=... wishlist-dev token --sub USER   # a token the API accepts
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -69,7 +72,7 @@ def _run_edge(args: argparse.Namespace, hosts: list[str], parameters: dict[str, 
     with ExitStack() as stack:
         endpoint = args.origin_endpoint
         if endpoint is None:
-            from image_resolver.localaws import LocalAws
+            from wishlist_dev.localaws import LocalAws
 
             endpoint = stack.enter_context(LocalAws(args.bucket)).endpoint
             print(f"origin: moto S3 at {endpoint} (bucket {args.bucket}, empty)")
@@ -98,6 +101,26 @@ def _run_edge(args: argparse.Namespace, hosts: list[str], parameters: dict[str, 
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    from wishlist_dev.tokens import mint_token
+
+    secret = os.environ.get("JWT_SECRET", "")
+    if len(secret) < 32:
+        print(
+            "wishlist-dev: set JWT_SECRET (32+ characters) to the secret the API verifies with",
+            file=sys.stderr,
+        )
+        return 2
+    print(mint_token(secret, args.sub, args.ttl))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from wishlist_dev.demo import run_demo
+
+    return run_demo(port=args.port, state_dir=args.state_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wishlist-dev", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     edge.add_argument("--https-port", type=int, default=0, help="default: a free port")
     edge.add_argument("--print-vcl", action="store_true", help="print the generated VCL and exit")
     edge.set_defaults(func=cmd_edge)
+
+    token = sub.add_parser("token", help="mint a dev HS256 token signed with JWT_SECRET")
+    token.add_argument("--sub", required=True, help="user id")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.set_defaults(func=cmd_token)
+
+    demo = sub.add_parser("demo", help="local stack: moto S3 + edge + resolver + API, seeded")
+    demo.add_argument("--port", type=int, default=8080, help="API port on 127.0.0.1")
+    demo.add_argument("--state-dir", default="var/demo", help="SQLite DB and rollout file")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

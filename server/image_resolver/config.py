@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from typing import Literal, Protocol, TypeVar
+from typing import Literal
 
 from pydantic import (
     AliasChoices,
     Field,
     FilePath,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from image_resolver.s3.endpoint import s3_endpoint
 from image_resolver.urls import is_valid_hostname
+from wishlist_runtime.settings import ConfigError, build_settings, start_up
+
+__all__ = ["ConfigError", "Settings", "load_settings", "start_up"]
 
 PLACEHOLDER_CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
         "us-east-1", validation_alias=AliasChoices("aws_region", "aws_default_region")
     )
     s3_endpoint_url: str | None = None
+    # FIPS / dual-stack S3 hosts: the variables botocore itself reads, so the presigned and
+    # public fallback URLs and boto3's own calls (upload forms, HEAD) use the same host.
+    aws_use_fips_endpoint: bool = False
+    aws_use_dualstack_endpoint: bool = False
     allowed_key_prefix: str = "uploads/wishlist/"
     s3_fallback_mode: Literal["public", "presigned"] = "presigned"
     s3_presign_expires: int = Field(3600, ge=2, le=MAX_PRESIGN_SECONDS)
@@ -90,6 +95,19 @@ class Settings(BaseSettings):
         domain = (self.cloudfront_distribution_domain or "").partition(":")[0]
         if self.cdn_url_scheme == "http" and not domain.endswith(".localhost"):
             raise ValueError("CDN_URL_SCHEME=http is only for a local demo CDN under .localhost")
+        return self
+
+    @model_validator(mode="after")
+    def _s3_endpoint_exists(self) -> Settings:
+        """A host that cannot exist (a region outside aws/aws-cn/aws-us-gov, FIPS in China,
+        an endpoint URL with a path) stops start-up in one line, not at the first URL."""
+        s3_endpoint(
+            self.s3_bucket,
+            self.aws_region,
+            endpoint_url=self.s3_endpoint_url,
+            fips=self.aws_use_fips_endpoint,
+            dualstack=self.aws_use_dualstack_endpoint,
+        )
         return self
 
     @field_validator("local_edge_purge_url", mode="before")
@@ -153,50 +171,6 @@ def _is_port(text: str) -> bool:
     return text.isdigit() and 0 < int(text) < 65536
 
 
-class ConfigError(Exception):
-    """Settings that cannot start a server; the message names the variables, not their values."""
-
-
 def load_settings(**overrides: object) -> Settings:
     """Read the resolver's settings from the environment (plus overrides)."""
     return build_settings(Settings, overrides)
-
-
-_S = TypeVar("_S", bound=BaseSettings)
-
-
-def build_settings(cls: type[_S], overrides: dict[str, object]) -> _S:
-    """Build any settings class; pydantic's report becomes one readable line per variable."""
-    try:
-        return cls(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
-            lines.append(f"{name}: {err['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
-
-
-class _LogSettings(Protocol):
-    @property
-    def log_level(self) -> str: ...
-
-    @property
-    def log_format(self) -> str: ...
-
-
-_L = TypeVar("_L", bound=_LogSettings)
-
-
-def start_up(prog: str, load: Callable[..., _L], **flags: object) -> _L:
-    """Settings from the environment plus the CLI flags that were given (None = not given),
-    then logging. Bad settings print one line per variable and exit 2, never a traceback."""
-    from image_resolver import logsetup
-
-    try:
-        settings = load(**{name: value for name, value in flags.items() if value is not None})
-    except ConfigError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    logsetup.configure(settings.log_level, settings.log_format)
-    return settings

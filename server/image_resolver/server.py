@@ -66,6 +66,8 @@ def build_components(settings: Settings, session: Any = None) -> Components:
         allowed_prefix=settings.allowed_key_prefix,
         s3_endpoint=settings.s3_endpoint_url,
         cdn_scheme=settings.cdn_url_scheme,
+        s3_fips=settings.aws_use_fips_endpoint,
+        s3_dualstack=settings.aws_use_dualstack_endpoint,
     )
     store = None
     if settings.rollout_store:
@@ -139,6 +141,8 @@ def _fallback_signer(settings: Settings, session: Any) -> FallbackSigner | None:
         region=settings.aws_region,
         expires_in=settings.s3_presign_expires,
         endpoint_url=settings.s3_endpoint_url,
+        fips=settings.aws_use_fips_endpoint,
+        dualstack=settings.aws_use_dualstack_endpoint,
     )
     signer.warm()  # the first credential read happens here, not on the event loop
     return signer

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from image_resolver.errors import FieldError
 from image_resolver.memo import ByteBoundedMemo
+from image_resolver.s3.endpoint import DNS_SUFFIXES, REGION, s3_endpoint
 
 # One quoting rule for CDN URLs, S3 URLs and invalidation paths: botocore quotes S3
 # keys with safe="/~", so all three spell the same key the same way.
@@ -31,16 +32,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Characters that are invisible or reorder text (bidi overrides, zero-width spaces, soft
 # hyphens, BOM, line/paragraph separators): a key holding one displays as another name.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
-_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+"
 # Every S3 endpoint spelling we have stored: legacy global, s3-REGION, s3.REGION,
-# dualstack, FIPS, accelerate, website and external-1, with optional virtual-host bucket.
+# dualstack, FIPS, accelerate, website and external-1, with optional virtual-host bucket;
+# regions and DNS suffixes are the endpoint rule's (s3/endpoint.py), so every URL it
+# builds parses back, and a region it refuses (ISO partitions) is refused here too.
 _S3_HOST = re.compile(
     r"^(?:(?P<bucket>[a-z0-9][a-z0-9.-]*[a-z0-9])\.)?"
     r"s3(?:-external-1"
     rf"|-accelerate(?:\.dualstack)?"
-    rf"|(?:-fips)?(?:\.dualstack)?[.-](?:{_REGION})"
-    rf"|-website[.-](?:{_REGION})"
-    r")?\.amazonaws\.com(?:\.cn)?$"
+    rf"|(?:-fips)?(?:\.dualstack)?[.-](?:{REGION})"
+    rf"|-website[.-](?:{REGION})"
+    r")?\.(?:" + "|".join(re.escape(suffix) for suffix in DNS_SUFFIXES) + r")$"
 )
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
@@ -90,6 +92,9 @@ class UrlRules:
     s3_endpoint: str | None = None
     # "http" only for the local demo edge (a "cdn.localhost:PORT" domain); CloudFront: https.
     cdn_scheme: str = "https"
+    # FIPS / dual-stack S3 endpoints (AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT).
+    s3_fips: bool = False
+    s3_dualstack: bool = False
     _plain_key: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _s3_base: str = field(init=False, repr=False, compare=False)
     _endpoint_host: str | None = field(init=False, repr=False, compare=False)
@@ -122,12 +127,15 @@ class UrlRules:
         )
 
     def _compute_s3_base(self) -> str:
-        if self.s3_endpoint:
-            return f"{self.s3_endpoint.rstrip('/')}/{self.bucket}/"
-        if "." in self.bucket:
-            # A dotted bucket breaks the *.s3 wildcard certificate: use path-style.
-            return f"https://s3.{self.region}.amazonaws.com/{self.bucket}/"
-        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+        """The same endpoint the presigner signs for (one rule: s3/endpoint.py)."""
+        endpoint = s3_endpoint(
+            self.bucket,
+            self.region,
+            endpoint_url=self.s3_endpoint,
+            fips=self.s3_fips,
+            dualstack=self.s3_dualstack,
+        )
+        return endpoint.object_url("")
 
     @property
     def parse_cache_bytes(self) -> int:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from image_resolver.accesslogs import cli, synth
+from image_resolver.accesslogs import cli
+from wishlist_dev import synth_logs as synth
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

@@ -7,10 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from image_resolver.accesslogs import athena, duckdb_engine, synth
+from image_resolver.accesslogs import athena, duckdb_engine
 from image_resolver.accesslogs.fields import FIELD_NAMES, FIELDS
 from image_resolver.accesslogs.queries import QUERIES
 from image_resolver.accesslogs.sources import LogFile, read_header
+from wishlist_dev import synth_logs as synth
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "athena"
 

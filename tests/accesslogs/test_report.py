@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from image_resolver.accesslogs import synth
 from image_resolver.accesslogs.fields import FIELD_NAMES
+from wishlist_dev import synth_logs as synth
 
 from .conftest import report_json, run_cli
 

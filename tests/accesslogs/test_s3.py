@@ -6,7 +6,7 @@ from pathlib import Path
 
 import boto3
 
-from image_resolver.accesslogs import synth
+from wishlist_dev import synth_logs as synth
 
 from .conftest import report_json, run_cli
 

@@ -13,16 +13,16 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 
 from image_resolver.config import load_settings as load_resolver_settings
-from image_resolver.embedded import EmbeddedResolver
-from image_resolver.localaws import LocalAws
 from tests.conftest import BUCKET, CDN
 from wishlist_api.app import create_app
-from wishlist_api.auth import mint_token
 from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.migrate import upgrade
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.settings import ApiSettings, load_settings
+from wishlist_dev.embedded import EmbeddedResolver
+from wishlist_dev.localaws import LocalAws
+from wishlist_dev.tokens import mint_token
 
 JWT_SECRET = "wishlist-api-test-secret-0123456789abcdef"
 _backend: list[str] = []

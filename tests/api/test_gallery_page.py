@@ -9,13 +9,13 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from image_resolver.localaws import LocalAws
 from tests.api.conftest import bearer
 from tests.conftest import BUCKET, CDN
 from wishlist_api.background import BackgroundApi
-from wishlist_api.demo_data import PREFIX, tiny_png
 from wishlist_api.pages import PAGE_SIZE, SESSION_COOKIE
 from wishlist_api.repository import WishlistRepository
+from wishlist_dev.demo_data import PREFIX, tiny_png
+from wishlist_dev.localaws import LocalAws
 
 
 @contextmanager

@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
 from tests.api.conftest import bearer
 from tests.conftest import BUCKET
 from wishlist_api.background import BackgroundApi
-from wishlist_api.demo_data import seed
 from wishlist_api.repository import WishlistRepository
+from wishlist_dev.demo_data import seed
 
 FUZZ_USER = "u-schemathesis"
 

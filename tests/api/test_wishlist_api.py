@@ -18,13 +18,13 @@ import jwt
 import pytest
 from prometheus_client import REGISTRY
 
-from image_resolver.embedded import EmbeddedResolver
-from image_resolver.localaws import LocalAws
 from tests.api.conftest import JWT_SECRET, bearer
 from tests.conftest import BUCKET, CDN
 from wishlist_api.background import BackgroundApi
-from wishlist_api.demo_data import PREFIX, legacy_urls, seed, tiny_png
 from wishlist_api.repository import WishlistRepository
+from wishlist_dev.demo_data import PREFIX, legacy_urls, seed, tiny_png
+from wishlist_dev.embedded import EmbeddedResolver
+from wishlist_dev.localaws import LocalAws
 
 
 def cdn_url(key: str, version: int = 0) -> str:
@@ -500,27 +500,33 @@ def test_confirm_refuses_keys_not_issued_to_the_user(
         f"/api/wishlist/{item.id}/image", json={"key": key.format(user=user)}, headers=bearer(user)
     )
     error = assert_error(resp, 422, "validation_failed")
+    # The resolver owns the rule (VerifyUpload); its message comes through.
     assert error["details"] == [
-        {"field": "body.key", "message": "is not a key issued to this user"}
+        {"field": "body.key", "message": "key: is not an upload key issued to this user"}
     ]
     assert repo.get(user, item.id) == item
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"contentType": "image/svg+xml", "contentLength": 10},
-        {"contentType": "image/png", "contentLength": 0},
-        {"contentType": "image/png", "contentLength": 10 * 1024 * 1024 + 1},
-        {"contentType": "image/png"},
+        ({"contentType": "image/svg+xml", "contentLength": 10}, "body.contentType"),
+        ({"contentType": "x" * 256, "contentLength": 10}, "body.contentType"),
+        ({"contentType": "image/png", "contentLength": 0}, "body.contentLength"),
+        ({"contentType": "image/png", "contentLength": 10 * 1024 * 1024 + 1}, "body.contentLength"),
+        ({"contentType": "image/png", "contentLength": 2**63}, "body.contentLength"),
+        ({"contentType": "image/png"}, "body.contentLength"),
     ],
 )
 def test_bad_upload_requests_are_422(
-    http: httpx.Client, repo: WishlistRepository, user: str, body: dict[str, object]
+    http: httpx.Client, repo: WishlistRepository, user: str, body: dict[str, object], field: str
 ) -> None:
+    """Types and sizes are the resolver's rule (GetUploadPolicy); the API passes its
+    refusal on, naming the field, as it does its own (length, JSON type) refusals."""
     item = repo.create(user, "x")
     resp = http.post(f"/api/wishlist/{item.id}/image/upload-url", json=body, headers=bearer(user))
-    assert_error(resp, 422, "validation_failed")
+    error = assert_error(resp, 422, "validation_failed")
+    assert [d["field"] for d in error["details"]] == [field]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("length", [True, "100", 100.0, "1e2", None])
@@ -546,6 +552,32 @@ def test_upload_with_resolver_down_is_503(
         headers=bearer(user),
     )
     assert_error(resp, 503, "resolver_unavailable")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("image/upload-url", {"contentType": "image/png", "contentLength": 10}),
+        ("image", {"key": "uploads/wishlist/x/0123abcd.png"}),
+    ],
+)
+def test_uploads_with_images_off_are_503_and_a_user_id_uploads_refuse_is_403(
+    start_api: Callable[..., BackgroundApi],
+    http: httpx.Client,
+    repo: WishlistRepository,
+    path: str,
+    body: dict[str, object],
+) -> None:
+    """The image adapter's own errors: images off -> 503 without any RPC; a user id the
+    resolver's upload rule refuses (GetUploadPolicy: A-Z, a-z, 0-9, '_', '-') -> 403."""
+    off = start_api("127.0.0.1:1", images_enabled=False)
+    item = repo.create("u-1", "x")
+    resp = httpx.post(f"{off.url}/api/wishlist/{item.id}/{path}", json=body, headers=bearer("u-1"))
+    assert_error(resp, 503, "resolver_unavailable")
+    odd_user = "someone@example.com"
+    odd_item = repo.create(odd_user, "x")
+    resp = http.post(f"/api/wishlist/{odd_item.id}/{path}", json=body, headers=bearer(odd_user))
+    assert_error(resp, 403, "forbidden")
 
 
 # ---- contract and start-up ----------------------------------------------------------------

@@ -18,19 +18,19 @@ from typing import Any
 
 import pytest
 
-from image_resolver.embedded import EmbeddedResolver
-from image_resolver.localaws import LocalAws
 from tests.api.conftest import JWT_SECRET, api_settings, resolver_settings
 from tests.conftest import BUCKET, CDN
 from tests.edge.fixtures import edge_binaries  # noqa: F401 - skip/fail rule for the edge
 from wishlist_api.app import create_app
-from wishlist_api.auth import mint_token
 from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.migrate import upgrade
 from wishlist_api.pages import SESSION_COOKIE
 from wishlist_api.repository import WishlistRepository
 from wishlist_dev.edge import LocalEdge
+from wishlist_dev.embedded import EmbeddedResolver
+from wishlist_dev.localaws import LocalAws
+from wishlist_dev.tokens import mint_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM_ARGS = [
@@ -129,10 +129,10 @@ def make_stack(
         stack.resolver.stop(grace=0.1)
 
 
-@pytest.fixture(scope="module")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in the
+# main thread while it is open, so any later test calling asyncio.run() would fail.
+@pytest.fixture(scope="package")
 def browser(chromium_path: str, edge: LocalEdge) -> Iterator[Any]:
-    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while
-    it is open, which would break later tests that call asyncio.run()."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(

@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, Stack, Visit
 from tests.conftest import CDN
-from wishlist_api.demo_data import PREFIX, color_png
+from wishlist_dev.demo_data import PREFIX, color_png
 
 
 def _items_with_images(stack: Stack, user: str, count: int, tag: str) -> list[str]:

@@ -135,7 +135,7 @@ def tf() -> Terraform:
 def k8s() -> dict[str, dict[str, Any]]:
     """Every manifest keyed by 'Kind/name'."""
     docs: dict[str, dict[str, Any]] = {}
-    for path in sorted(K8S_DIR.glob("*.yaml")):
+    for path in sorted(K8S_DIR.rglob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue
         with path.open() as fh:

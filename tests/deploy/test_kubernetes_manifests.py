@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
+
+from tests.deploy.conftest import K8S_DIR
 
 Docs = dict[str, dict[str, Any]]
 
@@ -86,3 +89,70 @@ def test_service_account_is_irsa_ready(k8s: Docs, pod: dict[str, Any]) -> None:
     assert "eks.amazonaws.com/role-arn" in sa["metadata"]["annotations"]
     assert pod["serviceAccountName"] == "image-resolver"
     assert pod["automountServiceAccountToken"] is False
+
+
+def test_every_manifest_is_valid_against_the_kubernetes_schema(k8s: Docs) -> None:
+    """Offline: kubernetes-validate ships the schemas; strict refuses unknown fields (typos)."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    version = kubernetes_validate.latest_version()
+    for name, doc in k8s.items():
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{name}: {exc.message}")
+
+
+def test_each_kustomization_lists_exactly_its_folder() -> None:
+    """`kubectl apply -k deploy/kubernetes` takes both services; no manifest is left out."""
+    for kustomization in sorted(K8S_DIR.rglob("kustomization.yaml")):
+        folder = kustomization.parent
+        listed = set(yaml.safe_load(kustomization.read_text())["resources"])
+        present = {p.name for p in folder.iterdir() if p.name != "kustomization.yaml"}
+        assert listed == present, folder
+
+
+@pytest.fixture
+def api_container(k8s: Docs) -> dict[str, Any]:
+    (only,) = k8s["Deployment/wishlist-api"]["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+def test_api_probes_liveness_without_the_database_readiness_with_it(
+    api_container: dict[str, Any],
+) -> None:
+    assert api_container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert api_container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    port = api_container["ports"][0]
+    assert (port["name"], port["containerPort"]) == ("http", 8080)
+
+
+def test_api_secrets_by_reference_and_resolver_by_its_service(
+    k8s: Docs, api_container: dict[str, Any]
+) -> None:
+    env = {e["name"]: e for e in api_container["env"]}
+    for name in ("DATABASE_URL", "JWT_SECRET"):
+        assert "secretKeyRef" in env[name]["valueFrom"], name
+        assert name not in k8s["ConfigMap/wishlist-api-env"]["data"], name
+    target = k8s["ConfigMap/wishlist-api-env"]["data"]["RESOLVER_TARGET"]
+    grpc_port = next(p["port"] for p in k8s["Service/image-resolver"]["spec"]["ports"])
+    assert target == f"image-resolver:{grpc_port}"
+
+
+def test_api_is_hardened_and_selected_by_its_service_pdb_and_policy(
+    k8s: Docs, api_container: dict[str, Any]
+) -> None:
+    pod = k8s["Deployment/wishlist-api"]["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    sc = api_container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["capabilities"]["drop"] == ["ALL"]
+    for selector in (
+        k8s["Service/wishlist-api"]["spec"]["selector"],
+        k8s["PodDisruptionBudget/wishlist-api"]["spec"]["selector"]["matchLabels"],
+        k8s["NetworkPolicy/wishlist-api"]["spec"]["podSelector"]["matchLabels"],
+    ):
+        assert selector.items() <= labels.items()
+    # The resolver's NetworkPolicy lets exactly these pods reach its gRPC port.
+    ingress = k8s["NetworkPolicy/image-resolver"]["spec"]["ingress"]
+    grpc_from = next(r["from"] for r in ingress if r["ports"][0]["port"] == 50051)
+    assert grpc_from[0]["podSelector"]["matchLabels"].items() <= labels.items()

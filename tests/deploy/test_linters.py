@@ -25,9 +25,14 @@ def _tool(name: str) -> str:
     return found
 
 
-def test_hadolint_dockerfile() -> None:
+# Each deployable's Dockerfile and the command its image runs.
+DOCKERFILES = {"server/Dockerfile": "image-resolver", "api/Dockerfile": "wishlist-api"}
+
+
+@pytest.mark.parametrize("dockerfile", sorted(DOCKERFILES))
+def test_hadolint_dockerfile(dockerfile: str) -> None:
     result = subprocess.run(
-        [_tool("hadolint"), "Dockerfile"], cwd=REPO, capture_output=True, text=True, check=False
+        [_tool("hadolint"), dockerfile], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -39,20 +44,26 @@ def test_cfn_lint_template() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dockerfile_contract() -> None:
-    text = (REPO / "Dockerfile").read_text()
+@pytest.mark.parametrize("dockerfile", sorted(DOCKERFILES))
+def test_dockerfile_contract(dockerfile: str) -> None:
+    text = (REPO / dockerfile).read_text()
+    command = DOCKERFILES[dockerfile]
     bases = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
     assert len(bases) >= 2, "multi-stage build"
     assert all(b.startswith("python:3.11") and "slim" in b for b in bases)
+    assert all(re.search(r"@sha256:[0-9a-f]{64}$", b) for b in bases), "base pinned by digest"
     assert re.search(r"^USER\s+(?!0\b|root\b)\S+", text, flags=re.M)
-    assert "HEALTHCHECK" in text and 'CMD ["image-resolver", "health"]' in text
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert "image-resolver" in scripts
+    assert "HEALTHCHECK" in text and f'ENTRYPOINT ["{command}"]' in text
+    assert "uv sync --frozen" in text, "installs exactly uv.lock"
+    folder = Path(dockerfile).parent
+    scripts = tomllib.loads((REPO / folder / "pyproject.toml").read_text())["project"]["scripts"]
+    assert command in scripts
     for src in re.findall(r"^COPY\s+(?!--from)(.+?)\s+\S+$", text, flags=re.M):
         for path in src.split():
             assert (REPO / path).exists(), f"Dockerfile copies missing {path}"
             ignore = (REPO / ".dockerignore").read_text().splitlines()
-            assert f"!{path}" in ignore or f"!{path}/" in ignore, f".dockerignore drops {path}"
+            kept = [f"!{path}", f"!{path}/", *(f"!{p}/" for p in Path(path).parents)]
+            assert any(k in ignore for k in kept), f".dockerignore drops {path}"
 
 
 def test_health_command_fails_when_nothing_serves() -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from image_resolver.localaws import LocalAws
 from tests.conftest import BUCKET, CDN
 from wishlist_dev.edge.local_edge import LocalEdge, missing_binaries
+from wishlist_dev.localaws import LocalAws
 
 LOCAL_CDN = "cdn.localhost"
 # Short error caching so the suite can watch entries expire (the template's values are

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from image_resolver.localaws import LocalAws
+from wishlist_dev.localaws import LocalAws
 
 
 def create_rollout_table(local_aws: LocalAws) -> str:

@@ -11,10 +11,10 @@ import grpc
 from botocore.credentials import Credentials
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from image_resolver.embedded import EmbeddedResolver
 from image_resolver.s3.presign import S3GetPresigner
 from image_resolver.server import build_components
 from tests.conftest import BUCKET
+from wishlist_dev.embedded import EmbeddedResolver
 from wishlist_images_client import ImageResolverClient, Origin
 
 SLOW_SECONDS = 1.5

@@ -262,7 +262,7 @@ def test_client_retries_until_server_is_up(local_aws, make_settings) -> None:
     """UNAVAILABLE is retried with backoff inside the deadline (gRPC retry policy)."""
     import socket
 
-    from image_resolver.embedded import EmbeddedResolver
+    from wishlist_dev.embedded import EmbeddedResolver
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

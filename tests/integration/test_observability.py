@@ -11,8 +11,8 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from image_resolver import metrics
-from image_resolver.logsetup import JsonFormatter, request_id
 from wishlist_images_client import ImageResolverClient
+from wishlist_runtime.logsetup import JsonFormatter, request_id
 
 
 def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -13,10 +13,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from image_resolver.embedded import EmbeddedResolver
 from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.store import encode
 from tests.conftest import ADMIN_TOKEN
+from wishlist_dev.embedded import EmbeddedResolver
 from wishlist_images_client import ImageResolverClient, Origin, ResolvedImage
 from wishlist_images_client.calls import ResolverCallError
 

@@ -16,7 +16,6 @@ from typing import Any
 import grpc
 import pytest
 
-from image_resolver.localaws import LocalAws
 from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.store import (
     DynamoDbStore,
@@ -27,6 +26,7 @@ from image_resolver.rollout.store import (
 )
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.rollout_tables import create_rollout_table
+from wishlist_dev.localaws import LocalAws
 from wishlist_images_client import ImageResolverClient
 from wishlist_images_client.calls import ResolverCallError
 

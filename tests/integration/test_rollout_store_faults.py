@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from image_resolver.localaws import LocalAws
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.rollout_tables import create_rollout_table
+from wishlist_dev.localaws import LocalAws
 from wishlist_images_client import ImageResolverClient, RolloutInfo
 
 GOOD = {"percent": 30, "cdn_enabled": True, "revision": 1}

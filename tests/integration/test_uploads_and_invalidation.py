@@ -234,10 +234,10 @@ def test_cloudfront_failures_map_to_statuses_and_report_created_batches(
 ) -> None:
     from dataclasses import replace
 
-    from image_resolver.embedded import EmbeddedResolver
     from image_resolver.invalidation import Invalidator
     from image_resolver.server import build_components
     from tests.unit.test_invalidation_errors import StubCloudFront, client_error
+    from wishlist_dev.embedded import EmbeddedResolver
 
     settings = make_settings(admin_token=ADMIN_TOKEN, cloudfront_distribution_id="E123")
     components = build_components(settings, local_aws.session())
@@ -255,3 +255,53 @@ def test_cloudfront_failures_map_to_statuses_and_report_created_batches(
     assert [(i.id, i.status) for i in err.created.invalidations] == [("I1", "InProgress")]
     assert err.created.paths_created == 1000
     assert "secret-role" not in err.message
+
+
+def test_the_published_upload_policy_is_the_one_enforced(start_resolver) -> None:
+    """GetUploadPolicy (both clients) states the rules CreateUploadUrl and
+    BatchResolveImageUrls apply: each edge of each limit, accepted and refused."""
+    import asyncio
+
+    from wishlist_images_client import AsyncImageResolverClient
+
+    server = start_resolver(max_batch=7)
+
+    async def aio_policy() -> object:
+        client = AsyncImageResolverClient(server.target, timeout=5)
+        try:
+            return await client.upload_policy()
+        finally:
+            await client.close()
+
+    with ImageResolverClient(server.target, timeout=5) as client:
+        policy = client.upload_policy()
+        assert asyncio.run(aio_policy()) == policy
+        assert policy.max_batch == 7
+        assert policy.max_bytes == 10 * 1024 * 1024
+        assert set(policy.content_types) == {"image/jpeg", "image/png", "image/webp", "image/gif"}
+        for content_type in policy.content_types:
+            form = client.create_upload_url("u-1", content_type, policy.max_bytes)
+            assert form.key.startswith(f"{policy.key_prefix}u-1/")
+        with pytest.raises(ResolverCallError) as too_big:
+            client.create_upload_url("u-1", "image/png", policy.max_bytes + 1)
+        assert too_big.value.field == "content_length"
+        longest = "u" * policy.max_upload_user_id_chars
+        assert client.create_upload_url(longest, "image/png", 10).key
+        with pytest.raises(ResolverCallError) as long_user:
+            client.create_upload_url(longest + "u", "image/png", 10)
+        assert long_user.value.field == "user_id"
+        keys = [f"{policy.key_prefix}u-1/{i}.png" for i in range(policy.max_batch + 1)]
+        # The client splits at its own chunk size; the server's limit shows on a raw call.
+        from wishlist.images.v1 import image_url_service_pb2 as pb
+        from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
+
+        with grpc.insecure_channel(server.target) as channel:
+            stub = pb_grpc.ImageUrlServiceStub(channel)
+            refs = [pb.ImageRef(ref=k) for k in keys]
+            ok = stub.BatchResolveImageUrls(
+                pb.BatchResolveImageUrlsRequest(images=refs[:-1]), timeout=5
+            )
+            assert len(ok.results) == policy.max_batch
+            with pytest.raises(grpc.RpcError) as too_many:
+                stub.BatchResolveImageUrls(pb.BatchResolveImageUrlsRequest(images=refs), timeout=5)
+            assert too_many.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -76,11 +76,13 @@ def test_store_urls() -> None:
 
 
 def test_the_deployed_store_url_opens_the_item_the_iam_grant_allows() -> None:
-    """deploy/kubernetes/configmap.yaml names the table item the pods' grant is limited to
-    (`dynamodb:LeadingKeys` = "rollout"); the service must read that URL the same way."""
+    """deploy/kubernetes/image-resolver/configmap.yaml names the table item the pods' grant
+    is limited to (`dynamodb:LeadingKeys` = "rollout"); the service must read that URL the
+    same way."""
     import yaml
 
-    configmap = Path(__file__).parents[2] / "deploy" / "kubernetes" / "configmap.yaml"
+    k8s = Path(__file__).parents[2] / "deploy" / "kubernetes"
+    configmap = k8s / "image-resolver" / "configmap.yaml"
     url = yaml.safe_load(configmap.read_text())["data"]["ROLLOUT_STORE"]
     store = open_store(url, lambda service: service)
     assert isinstance(store, DynamoDbStore)

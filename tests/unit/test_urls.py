@@ -57,8 +57,8 @@ def test_s3_fallback_is_virtual_hosted_in_region() -> None:
 
 
 def test_dotted_bucket_falls_back_to_path_style() -> None:
-    rules = UrlRules(bucket="images.example.com", region="us-east-1")
-    assert rules.s3_url(KEY) == f"https://s3.us-east-1.amazonaws.com/images.example.com/{KEY}"
+    rules = UrlRules(bucket="images.example.com", region="eu-west-1")
+    assert rules.s3_url(KEY) == f"https://s3.eu-west-1.amazonaws.com/images.example.com/{KEY}"
 
 
 def test_local_endpoint_gives_path_style_urls() -> None:

@@ -43,7 +43,7 @@ def missing_binaries() -> list[str]:
 
 
 def _credentials() -> tuple[str, str]:
-    from image_resolver.localaws import DEMO_CREDENTIALS
+    from wishlist_dev.localaws import DEMO_CREDENTIALS
 
     return (
         os.environ.get("AWS_ACCESS_KEY_ID", DEMO_CREDENTIALS["AWS_ACCESS_KEY_ID"]),

@@ -72,7 +72,6 @@ WINDOW_CTE = (
     f"  WHERE dt >= ? AND dt <= ? AND ts >= ? AND ts < ?\n"
     f")\n"
 )
-WINDOW_PARAMS = 4
 
 
 def _pcts(column: str, prefix: str) -> str:

@@ -66,7 +66,7 @@ def estimate_cost(by_edge: Rows, span: dt.timedelta) -> dict[str, Any]:
     fallback = _priciest_region(cf_table)
     scale = MONTH / span if span > dt.timedelta(0) else 0.0
     regions: dict[str, dict[str, float]] = {}
-    total_bytes = total_requests = total_misses = 0
+    total_bytes = total_requests = 0
     for row in by_edge:
         region = locs.get(row["edge_code"] or "", {}).get("price_region", fallback)
         acc = regions.setdefault(region, {"bytes": 0, "requests": 0, "misses": 0})
@@ -75,7 +75,6 @@ def estimate_cost(by_edge: Rows, span: dt.timedelta) -> dict[str, Any]:
         acc["misses"] += row["misses"]
         total_bytes += row["bytes"]
         total_requests += row["requests"]
-        total_misses += row["misses"]
     per_region = []
     cf_total = 0.0
     for region, acc in sorted(regions.items()):

@@ -27,8 +27,8 @@ from image_resolver.grpc_api.status import (
     to_grpc,
 )
 from image_resolver.invalidation import InvalidationFailed
-from image_resolver.logsetup import request_id
 from image_resolver.rollout.store import RevisionConflict, StoreError
+from wishlist_runtime.logsetup import request_id
 
 log = logging.getLogger(__name__)
 

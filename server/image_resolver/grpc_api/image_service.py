@@ -13,7 +13,7 @@ from image_resolver.errors import FieldError, NotConfigured
 from image_resolver.grpc_api.boundary import require_admin, rpc
 from image_resolver.grpc_api.status import field_error_status, invalidations_to_wire
 from image_resolver.invalidation import Invalidator
-from image_resolver.resolver import ImageResolver, Resolved
+from image_resolver.resolver import MAX_USER_ID_CHARS, ImageResolver, Resolved
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 
@@ -45,7 +45,20 @@ class UploadedObject(Protocol):
     def etag(self) -> str: ...
 
 
+class UploadLimits(Protocol):
+    @property
+    def content_types(self) -> tuple[str, ...]: ...
+    @property
+    def max_bytes(self) -> int: ...
+    @property
+    def key_prefix(self) -> str: ...
+    @property
+    def max_user_id_chars(self) -> int: ...
+
+
 class UploadIssuer(Protocol):
+    def limits(self) -> UploadLimits: ...
+
     def issue(self, user_id: str, content_type: str, content_length: int) -> UploadForm: ...
 
     def verify(self, user_id: str, key: str) -> UploadedObject: ...
@@ -152,6 +165,22 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
             size_bytes=found.size_bytes,
             etag=found.etag,
         )
+
+    @rpc("GetUploadPolicy")
+    async def GetUploadPolicy(  # noqa: N802
+        self, request: pb.GetUploadPolicyRequest, context: Context
+    ) -> pb.GetUploadPolicyResponse:
+        """The rules this resolver enforces; with uploads off, only the resolve limits."""
+        response = pb.GetUploadPolicyResponse(
+            max_user_id_chars=MAX_USER_ID_CHARS, max_batch=self.max_batch
+        )
+        if self.uploads is not None:
+            limits = self.uploads.limits()
+            response.content_types.extend(limits.content_types)
+            response.max_bytes = limits.max_bytes
+            response.key_prefix = limits.key_prefix
+            response.max_upload_user_id_chars = limits.max_user_id_chars
+        return response
 
     @rpc("InvalidateImages")
     async def InvalidateImages(  # noqa: N802

@@ -122,7 +122,7 @@ def first_line(exc: Exception) -> str:
 
 
 def check_revision(current: RolloutState | None, expected: int) -> None:
-    """The write rule: None (missing or corrupt) is replaceable; else revisions must match."""
+    """The write rule: None (missing or corrupt) is replaceable; else revisions are equal."""
     if current is not None and current.revision != expected:
         raise RevisionConflict(
             current,

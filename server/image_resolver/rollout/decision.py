@@ -13,7 +13,6 @@ from datetime import datetime
 
 import mmh3
 
-DEFAULT_GROUP_ID = "wishlist-image-cdn"
 MAX_REVISION = 2**63 - 1  # int64: what every store, metric and client can hold
 
 

@@ -25,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
+from image_resolver.s3.endpoint import partition, s3_endpoint
 from image_resolver.urls import quote_key
 
 if TYPE_CHECKING:
@@ -38,12 +39,7 @@ MAX_EXPIRES = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days.
 _ALGORITHM = "AWS4-HMAC-SHA256"
 _SERVICE = "s3"
 _UNSIGNED = "UNSIGNED-PAYLOAD"  # presigned GETs never sign a payload
-# botocore's own bucket rules (as checked against its endpoint resolver): only
-# lower-case DNS labels without dots are virtual-hosted; anything else goes path-style.
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
-_VIRTUAL_HOSTABLE = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
-_REGION = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d{1,2}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class FrozenCredentials(Protocol):
@@ -110,6 +106,8 @@ class S3GetPresigner:
         expires_in: int,
         credentials: CredentialSource,
         endpoint_url: str | None = None,
+        fips: bool = False,
+        dualstack: bool = False,
         clock: Callable[[], float] = time.time,
         credentials_check_interval: float = 1.0,
     ) -> None:
@@ -120,11 +118,7 @@ class S3GetPresigner:
             raise ValueError(msg)
         if not _BUCKET.fullmatch(bucket):
             raise ValueError("bucket must be 1-255 characters of [A-Za-z0-9._-]")
-        if not _REGION.fullmatch(region):
-            raise ValueError(
-                "region must look like 'eu-west-1' (aws, aws-cn, aws-us-gov partitions); "
-                "use endpoint_url for other partitions"
-            )
+        partition(region)  # raises for a region outside aws, aws-cn, aws-us-gov
         self._region = region
         self._expires_in = expires_in
         # Whole seconds: X-Amz-Date has one-second resolution. With expires_in=1 a
@@ -133,7 +127,9 @@ class S3GetPresigner:
         self._credentials = credentials
         self._clock = clock
         self._check_interval = credentials_check_interval
-        self._host, self._path_prefix, self._url_base = _endpoint(bucket, region, endpoint_url)
+        self._endpoint = s3_endpoint(
+            bucket, region, endpoint_url=endpoint_url, fips=fips, dualstack=dualstack
+        )
         self._lock = threading.Lock()
         self._key_cache: tuple[tuple[str, str], bytes] | None = None
         self._signing: _Signing | None = None
@@ -150,6 +146,8 @@ class S3GetPresigner:
         region: str | None = None,
         expires_in: int,
         endpoint_url: str | None = None,
+        fips: bool = False,
+        dualstack: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> S3GetPresigner:
         """A presigner using the session's credential chain and, by default, its region."""
@@ -162,6 +160,8 @@ class S3GetPresigner:
             expires_in=expires_in,
             credentials=credentials_from_session(session),
             endpoint_url=endpoint_url,
+            fips=fips,
+            dualstack=dualstack,
             clock=clock,
         )
 
@@ -273,10 +273,10 @@ class S3GetPresigner:
             check_credentials_at=check_at,
             identity=identity,
             signing_key=self._signing_key(secret_key, amz_date[:8]),
-            canonical_head=f"GET\n/{self._path_prefix}",
-            canonical_tail=f"\n{canonical_query}\nhost:{self._host}\n\nhost\n{_UNSIGNED}",
+            canonical_head=f"GET\n/{self._endpoint.path_prefix}",
+            canonical_tail=f"\n{canonical_query}\nhost:{self._endpoint.host}\n\nhost\n{_UNSIGNED}",
             string_to_sign_head=f"{_ALGORITHM}\n{amz_date}\n{scope}\n",
-            url_head=f"{self._url_base}/{self._path_prefix}",
+            url_head=self._endpoint.object_url(""),
             url_tail=f"?{url_query}&X-Amz-Signature=",
             expires_at=datetime.fromtimestamp(
                 min(expires_at, _credential_expiry(self._credentials, expires_at)), UTC
@@ -306,30 +306,3 @@ def _credential_expiry(credentials: CredentialSource, default: int) -> int:
     if isinstance(expiry, datetime) and expiry.tzinfo is not None:
         return min(default, int(expiry.timestamp()))
     return default
-
-
-def _endpoint(bucket: str, region: str, endpoint_url: str | None) -> tuple[str, str, str]:
-    """(Host header, path prefix before the key, scheme://authority) as botocore builds them."""
-    if endpoint_url is not None:
-        parts = urlsplit(endpoint_url)
-        if (
-            parts.scheme not in _DEFAULT_PORTS
-            or not parts.hostname
-            or parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-            or parts.username is not None
-        ):
-            raise ValueError("endpoint_url must be http(s)://host[:port] with no path")
-        port = parts.port  # raises ValueError on a bad port
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        if port is not None and port != _DEFAULT_PORTS[parts.scheme]:
-            host = f"{host}:{port}"
-        return host, f"{bucket}/", f"{parts.scheme}://{parts.netloc}"
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    # us-east-1 keeps the legacy global endpoint in botocore's default config.
-    s3_host = "s3.amazonaws.com" if region == "us-east-1" else f"s3.{region}.{suffix}"
-    if _VIRTUAL_HOSTABLE.fullmatch(bucket):
-        host = f"{bucket}.{s3_host}"
-        return host, "", f"https://{host}"
-    return s3_host, f"{bucket}/", f"https://{s3_host}"

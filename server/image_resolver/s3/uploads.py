@@ -50,6 +50,16 @@ class UploadRequestError(FieldError):
 
 
 @dataclass(frozen=True)
+class UploadLimits:
+    """The rules `issue` and `verify` enforce, as GetUploadPolicy publishes them."""
+
+    content_types: tuple[str, ...]
+    max_bytes: int
+    key_prefix: str
+    max_user_id_chars: int
+
+
+@dataclass(frozen=True)
 class UploadForm:
     url: str  # the S3 bucket endpoint to POST the multipart form to
     fields: dict[str, str]  # form fields to send before the file, verbatim
@@ -103,6 +113,11 @@ class UploadFormIssuer:
         self._max_bytes = max_bytes
         self._clock = clock
         self._new_id = new_id
+
+    def limits(self) -> UploadLimits:
+        return UploadLimits(
+            tuple(CONTENT_TYPE_EXTENSIONS), self._max_bytes, self._prefix, MAX_USER_ID_CHARS
+        )
 
     def issue(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
         """Validate the request and sign a form that can write exactly one new object."""

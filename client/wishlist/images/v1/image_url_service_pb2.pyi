@@ -157,6 +157,26 @@ class VerifyUploadResponse(_message.Message):
     etag: str
     def __init__(self, key: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., etag: _Optional[str] = ...) -> None: ...
 
+class GetUploadPolicyRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetUploadPolicyResponse(_message.Message):
+    __slots__ = ("content_types", "max_bytes", "key_prefix", "max_upload_user_id_chars", "max_user_id_chars", "max_batch")
+    CONTENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    KEY_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    MAX_UPLOAD_USER_ID_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_USER_ID_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
+    content_types: _containers.RepeatedScalarFieldContainer[str]
+    max_bytes: int
+    key_prefix: str
+    max_upload_user_id_chars: int
+    max_user_id_chars: int
+    max_batch: int
+    def __init__(self, content_types: _Optional[_Iterable[str]] = ..., max_bytes: _Optional[int] = ..., key_prefix: _Optional[str] = ..., max_upload_user_id_chars: _Optional[int] = ..., max_user_id_chars: _Optional[int] = ..., max_batch: _Optional[int] = ...) -> None: ...
+
 class InvalidationsCreated(_message.Message):
     __slots__ = ("invalidations", "paths_created")
     INVALIDATIONS_FIELD_NUMBER: _ClassVar[int]

@@ -61,6 +61,11 @@ class ImageUrlServiceStub:
                 request_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadRequest.SerializeToString,
                 response_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadResponse.FromString,
                 _registered_method=True)
+        self.GetUploadPolicy = channel.unary_unary(
+                '/wishlist.images.v1.ImageUrlService/GetUploadPolicy',
+                request_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.GetUploadPolicyRequest.SerializeToString,
+                response_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.GetUploadPolicyResponse.FromString,
+                _registered_method=True)
 
 
 class ImageUrlServiceServicer:
@@ -104,6 +109,14 @@ class ImageUrlServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUploadPolicy(self, request, context):
+        """GetUploadPolicy publishes the rules this resolver enforces on uploads and batches, so
+        callers learn them from the one side that owns them instead of copying them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageUrlServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -131,6 +144,11 @@ def add_ImageUrlServiceServicer_to_server(servicer, server):
                     servicer.VerifyUpload,
                     request_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadRequest.FromString,
                     response_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadResponse.SerializeToString,
+            ),
+            'GetUploadPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUploadPolicy,
+                    request_deserializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.GetUploadPolicyRequest.FromString,
+                    response_serializer=wishlist_dot_images_dot_v1_dot_image__url__service__pb2.GetUploadPolicyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +288,33 @@ class ImageUrlService:
             '/wishlist.images.v1.ImageUrlService/VerifyUpload',
             wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadRequest.SerializeToString,
             wishlist_dot_images_dot_v1_dot_image__url__service__pb2.VerifyUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUploadPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wishlist.images.v1.ImageUrlService/GetUploadPolicy',
+            wishlist_dot_images_dot_v1_dot_image__url__service__pb2.GetUploadPolicyRequest.SerializeToString,
+            wishlist_dot_images_dot_v1_dot_image__url__service__pb2.GetUploadPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,9 +1,9 @@
-"""`wishlist-api`: serve the HTTP API, migrate its database, mint a dev token, run the demo."""
+"""`wishlist-api`: serve the HTTP API, migrate its database (dev tokens and the demo:
+`wishlist-dev`)."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
@@ -17,10 +17,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
-    from image_resolver.config import start_up
     from wishlist_api.app import create_app
     from wishlist_api.migrate import SchemaOutOfDate, check_schema
     from wishlist_api.settings import load_settings
+    from wishlist_runtime.settings import start_up
 
     settings = start_up("wishlist-api", load_settings, host=args.host, port=args.port)
     engine = settings.make_engine()
@@ -66,22 +66,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_token(args: argparse.Namespace) -> int:
-    from wishlist_api.auth import mint_token
-
-    secret = os.environ.get("JWT_SECRET", "")
-    if len(secret) < 32:
-        return _fail("set JWT_SECRET (32+ characters) to the secret the API verifies with")
-    print(mint_token(secret, args.sub, args.ttl))
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from wishlist_api.demo import run_demo
-
-    return run_demo(port=args.port, state_dir=args.state_dir)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wishlist-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,15 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(func=cmd_migrate)
 
-    token = sub.add_parser("token", help="mint a dev HS256 token signed with JWT_SECRET")
-    token.add_argument("--sub", required=True, help="user id")
-    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
-    token.set_defaults(func=cmd_token)
-
-    demo = sub.add_parser("demo", help="local stack: moto S3 + resolver + API, seeded")
-    demo.add_argument("--port", type=int, default=8080, help="API port on 127.0.0.1")
-    demo.add_argument("--state-dir", default="var/demo", help="SQLite DB and rollout file")
-    demo.set_defaults(func=cmd_demo)
     return parser
 
 

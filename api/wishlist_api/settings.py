@@ -10,9 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from image_resolver.config import ConfigError as _ConfigError
-from image_resolver.config import build_settings
 from wishlist_api.db import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LOCK_TIMEOUT, make_engine
+from wishlist_runtime.settings import ConfigError, build_settings
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/wishlist.db"
 # The largest legitimate JSON body (a title, an upload key) is well under 1 KiB.
@@ -62,8 +61,6 @@ class ApiSettings(DatabaseSettings):
     resolver_timeout_seconds: float = Field(0.25, gt=0, le=10)
     # Off: items come back with imageStatus "disabled" and no RPC (kill switch, benchmark).
     images_enabled: bool = True
-    # Must match the resolver's ALLOWED_KEY_PREFIX: confirmed keys must be <prefix><user>/...
-    upload_key_prefix: str = "uploads/wishlist/"
 
     # Bearer JWTs: HS256 with JWT_SECRET, or RS256 with JWT_PUBLIC_KEY (PEM) or JWT_JWKS_URL.
     jwt_secret: SecretStr | None = None
@@ -80,7 +77,6 @@ class ApiSettings(DatabaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    page_size_default: int = Field(20, ge=1, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -107,8 +103,7 @@ class ApiSettings(DatabaseSettings):
         return self
 
 
-# Re-exported: the CLI catches it for both the API's and the resolver's settings.
-ConfigError = _ConfigError
+__all__ = ["ApiSettings", "ConfigError", "DatabaseSettings", "load_settings"]
 
 
 def load_settings(**overrides: object) -> ApiSettings:

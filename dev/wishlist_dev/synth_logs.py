@@ -208,7 +208,7 @@ def write_gzip(path: Path, lines: Iterable[str], *, truncate_last_line: bool = F
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write a synthetic log file: ``python -m image_resolver.accesslogs.synth OUT.gz``."""
+    """Write a synthetic log file: ``python -m wishlist_dev.synth_logs OUT.gz``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
     parser.add_argument("--lines", type=int, default=100_000)

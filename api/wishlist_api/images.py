@@ -26,6 +26,40 @@ from wishlist_images_client import (
 log = logging.getLogger(__name__)
 
 
+class ImageServiceError(Exception):
+    """What the image adapter raises: the API's own errors, never gRPC's."""
+
+
+class ImagesUnavailable(ImageServiceError):
+    """The image service failed, timed out or is switched off: retry later (503)."""
+
+
+class UploadRejected(ImageServiceError):
+    """The image service refused an upload request; `field` is the API's name for the
+    input at fault (e.g. "body.contentType"), `message` the service's reason."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class UploaderForbidden(ImageServiceError):
+    """This user id cannot own uploads (the image service's user-id rule)."""
+
+
+class UploadMissing(ImageServiceError):
+    """Nothing has been uploaded under the key yet."""
+
+
+# The image service's request fields, by their API names.
+_API_FIELDS = {
+    "content_type": "body.contentType",
+    "content_length": "body.contentLength",
+    "key": "body.key",
+}
+
+
 class ImageStatus(StrEnum):
     """Why `imageUrl` is what it is (documented in the OpenAPI schema)."""
 
@@ -63,11 +97,11 @@ class ImageUrls(Protocol):
     ) -> list[ImageView]: ...
 
     async def upload_form(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
-        """Raises ResolverCallError."""
+        """Raises UploadRejected, UploaderForbidden or ImagesUnavailable."""
         ...
 
     async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
-        """Raises ResolverCallError (NOT_FOUND: nothing uploaded under the key)."""
+        """Raises UploadMissing, UploadRejected, UploaderForbidden or ImagesUnavailable."""
         ...
 
 
@@ -124,13 +158,16 @@ class ResolverImageUrls:
         return views
 
     async def upload_form(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
-        return await self._client.create_upload_url(user_id, content_type, content_length)
+        try:
+            return await self._client.create_upload_url(user_id, content_type, content_length)
+        except ResolverCallError as exc:
+            raise _upload_error(exc) from None
 
     async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
-        return await self._client.verify_upload(user_id, key)
-
-    async def close(self) -> None:
-        await self._client.close()
+        try:
+            return await self._client.verify_upload(user_id, key)
+        except ResolverCallError as exc:
+            raise _upload_error(exc) from None
 
 
 class DisabledImageUrls:
@@ -142,16 +179,24 @@ class DisabledImageUrls:
         return [DISABLED if item.image_ref else NO_IMAGE for item in items]
 
     async def upload_form(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
-        raise _uploads_disabled()
+        raise ImagesUnavailable("image uploads are disabled")
 
     async def verify_upload(self, user_id: str, key: str) -> UploadedImage:
-        raise _uploads_disabled()
+        raise ImagesUnavailable("image uploads are disabled")
 
 
-def _uploads_disabled() -> ResolverCallError:
+def _upload_error(exc: ResolverCallError) -> ImageServiceError:
+    """The one place the image service's gRPC statuses become the API's errors."""
     import grpc
 
-    return ResolverCallError(grpc.StatusCode.UNAVAILABLE, "image uploads are disabled")
+    if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
+        if exc.field == "user_id":
+            return UploaderForbidden(exc.message)
+        return UploadRejected(_API_FIELDS.get(exc.field, "body"), exc.message)
+    if exc.code == grpc.StatusCode.NOT_FOUND:
+        return UploadMissing(exc.message)
+    log.warning("image service call failed", extra={"grpc_code": exc.code.name})
+    return ImagesUnavailable(exc.message)
 
 
 def _fill(views: list[ImageView], slots: list[int], view: ImageView) -> list[ImageView]:

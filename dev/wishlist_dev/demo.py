@@ -1,4 +1,4 @@
-"""`wishlist-api demo`: moto S3 + the local edge + a real resolver + the API, seeded.
+"""`wishlist-dev demo`: moto S3 + the local edge + a real resolver + the API, seeded.
 
 Nothing leaves 127.0.0.1. The CDN is the local edge (Varnish configured from deploy/'s
 template) under `cdn.localhost`, which browsers resolve to loopback without DNS; it is
@@ -20,19 +20,19 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
-from image_resolver import logsetup
 from image_resolver.config import load_settings as load_resolver_settings
-from image_resolver.embedded import EmbeddedResolver
-from image_resolver.localaws import LocalAws
 from wishlist_api.app import create_app
-from wishlist_api.auth import mint_token
 from wishlist_api.db import make_engine, session_factory
-from wishlist_api.demo_data import DEMO_USER, seed
 from wishlist_api.migrate import upgrade
 from wishlist_api.pages import set_session_cookie
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.settings import load_settings
+from wishlist_dev.demo_data import DEMO_USER, seed
 from wishlist_dev.edge import LocalEdge
+from wishlist_dev.embedded import EmbeddedResolver
+from wishlist_dev.localaws import LocalAws
+from wishlist_dev.tokens import mint_token
+from wishlist_runtime import logsetup
 
 DEMO_CDN_HOST = "cdn.localhost"
 DEMO_SIGN_IN = "/demo/sign-in"
@@ -62,7 +62,7 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
     try:
         sock.bind(("127.0.0.1", port))
     except OSError as exc:
-        print(f"wishlist-api demo: cannot bind 127.0.0.1:{port}: {exc.strerror}; try --port")
+        print(f"wishlist-dev demo: cannot bind 127.0.0.1:{port}: {exc.strerror}; try --port")
         return 1
 
     aws = LocalAws().start()
@@ -182,7 +182,7 @@ def _banner(
     """Every command is complete: absolute paths, so it works pasted into a fresh shell."""
     bindir = Path(sys.executable).parent
     cli = shlex.quote(str(bindir / "image-resolver"))
-    api_cli = shlex.quote(str(bindir / "wishlist-api"))
+    dev_cli = shlex.quote(str(bindir / "wishlist-dev"))
     target = "" if resolver.port == RESOLVER_PORT else f" --target {resolver.target}"
     auth = shlex.quote("Authorization: Bearer " + token)
     key = f"uploads/wishlist/{DEMO_USER}/new-1.png"
@@ -212,7 +212,7 @@ Send 10% of users to the CDN, the rest to presigned S3 URLs; the kill switch:
 Upload an image (upload-url -> POST the form to S3 -> attach): README, "Upload an image".
 
 A token for another user:
-  JWT_SECRET={jwt_secret} {api_cli} token --sub another-user
+  JWT_SECRET={jwt_secret} {dev_cli} token --sub another-user
 
 Ctrl-C stops everything.
 """

@@ -5,7 +5,6 @@ cannot choose its own (no "none", no HS256-signed-with-the-public-key confusion)
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import jwt
@@ -76,10 +75,3 @@ class Authenticator:
             return (await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)).key
         except (jwt.PyJWKClientError, jwt.InvalidTokenError):
             raise AuthError("token is not valid") from None
-
-
-def mint_token(secret: str, user_id: str, ttl_seconds: int = 3600, **claims: Any) -> str:
-    """An HS256 token for local demos and tests (production tokens come from the IdP)."""
-    now = int(time.time())
-    payload = {"sub": user_id, "iat": now, "exp": now + ttl_seconds, **claims}
-    return jwt.encode(payload, secret, algorithm="HS256")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from pydantic.alias_generators import to_camel
@@ -12,7 +12,10 @@ from pydantic.alias_generators import to_camel
 from wishlist_api.images import ImageStatus
 from wishlist_api.models import MAX_KEY_CHARS, MAX_TITLE_CHARS
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# The wire bound of CreateUploadUrl's int64 content_length. Which types and sizes are
+# accepted is image-resolver's rule (GetUploadPolicy); it refuses the rest naming the field.
+MAX_INT64 = 2**63 - 1
+MAX_CONTENT_TYPE_CHARS = 255  # RFC 6838: type and subtype are at most 127 characters each
 
 
 def _clean_title(value: str) -> str:
@@ -81,10 +84,14 @@ class UpdateItem(_Input):
 
 
 class UploadUrlRequest(_Input):
-    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/gif"]
+    content_type: str = Field(
+        min_length=1,
+        max_length=MAX_CONTENT_TYPE_CHARS,
+        description="The image's media type; the image service says which it accepts.",
+    )
     # Strict: true, "100" and 100.0 are client mistakes, not 1 or 100 bytes.
     content_length: StrictInt = Field(
-        ge=1, le=MAX_UPLOAD_BYTES, description="Exact file size in bytes (a JSON integer)."
+        ge=0, le=MAX_INT64, description="Exact file size in bytes (a JSON integer)."
     )
 
 

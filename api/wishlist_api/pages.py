@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from wishlist_api import cursor
 from wishlist_api.auth import Authenticator, AuthError
+from wishlist_api.deps import Images, Repo, RequestId
 from wishlist_api.errors import ApiError
 from wishlist_api.routes import page_of
 from wishlist_api.schemas import ItemPage
@@ -89,6 +90,9 @@ async def home() -> RedirectResponse:
 @router.get("/gallery", response_class=HTMLResponse)
 async def gallery(
     request: Request,
+    repo: Repo,
+    images: Images,
+    request_id: RequestId,
     cursor_text: Annotated[
         str | None, Query(alias="cursor", max_length=cursor.MAX_CURSOR_CHARS)
     ] = None,
@@ -103,7 +107,14 @@ async def gallery(
             headers=_html_headers("default-src 'none'; style-src 'self'; form-action 'self'"),
         )
         return signed_out
-    page = await page_of(request, user, PAGE_SIZE, cursor_text)
+    page = await page_of(
+        repo=repo,
+        images=images,
+        request_id=request_id,
+        user=user,
+        limit=PAGE_SIZE,
+        cursor_text=cursor_text,
+    )
     shown: HTMLResponse = templates.TemplateResponse(
         request,
         "gallery.html",

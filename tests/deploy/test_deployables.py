@@ -1,0 +1,151 @@
+"""Each deployable installs from uv.lock with only its own dependencies.
+
+The install runs what its Dockerfile runs (`uv sync --frozen --no-dev --no-editable
+--package X`) on a copy of exactly what the Dockerfile copies, into a fresh venv, offline
+(uv's cache from scripts/setup.sh): a Dockerfile that forgets a folder, or a package that
+pulls in the other service's stack, fails here before any image is built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import REPO
+
+UV = Path(sys.executable).parent / "uv"
+
+# package, its Dockerfile, its command, what must be there, what must not, data files it reads.
+DEPLOYABLES = [
+    (
+        "image-resolver",
+        "server/Dockerfile",
+        "image-resolver",
+        {"grpcio", "boto3", "duckdb", "wishlist-images-client"},
+        {
+            "fastapi",
+            "starlette",
+            "sqlalchemy",
+            "alembic",
+            "psycopg",
+            "jinja2",
+            "uvicorn",
+            "moto",
+            "wishlist-api",
+            "wishlist-dev",
+            "pytest",
+        },
+        ["image_resolver/accesslogs/prices.json", "wishlist/images/v1/image_url_service_pb2.py"],
+    ),
+    (
+        "wishlist-api",
+        "api/Dockerfile",
+        "wishlist-api",
+        {"fastapi", "sqlalchemy", "psycopg", "grpcio", "wishlist-images-client"},
+        {"duckdb", "boto3", "botocore", "mmh3", "moto", "image-resolver", "wishlist-dev", "pytest"},
+        [
+            "wishlist_api/templates/gallery.html",
+            "wishlist_api/static/gallery.js",
+            "wishlist_api/migrations/script.py.mako",
+            "wishlist_api/migrations/versions/0001_wishlist_items.py",
+        ],
+    ),
+]
+
+
+def _copy_build_context(dockerfile: Path, into: Path) -> None:
+    """Reproduce the build stage's COPY lines (sources relative to the repository root)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for line in re.findall(r"^COPY\s+(?!--from)(.+)$", dockerfile.read_text(), flags=re.M):
+        *sources, dest = line.split()
+        for source in sources:
+            target = into / dest
+            if dest.endswith("/") or len(sources) > 1:
+                target = target / Path(source).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if (REPO / source).is_dir():
+                shutil.copytree(REPO / source, target, ignore=ignore)
+            else:
+                shutil.copy2(REPO / source, target)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("package", "dockerfile", "command", "needed", "forbidden", "data"),
+    DEPLOYABLES,
+    ids=[d[0] for d in DEPLOYABLES],
+)
+def test_deployable_installs_alone_from_the_lock(
+    tmp_path: Path,
+    package: str,
+    dockerfile: str,
+    command: str,
+    needed: set[str],
+    forbidden: set[str],
+    data: list[str],
+) -> None:
+    if not UV.exists():
+        pytest.skip("uv is not in this venv (bash scripts/setup.sh installs it)")
+    context = tmp_path / "src"
+    context.mkdir()
+    _copy_build_context(REPO / dockerfile, context)
+    venv = tmp_path / "venv"
+    env = {
+        **os.environ,
+        "UV_PROJECT_ENVIRONMENT": str(venv),
+        "UV_OFFLINE": "1",
+        "UV_LINK_MODE": "copy",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    sync = subprocess.run(
+        [
+            str(UV),
+            "sync",
+            "--quiet",
+            "--frozen",
+            "--no-dev",
+            "--no-editable",
+            "--package",
+            package,
+            "--python",
+            sys.executable,
+        ],
+        cwd=context,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert sync.returncode == 0, sync.stderr
+    listed = subprocess.run(
+        [str(UV), "pip", "list", "--format", "json", "--python", str(venv / "bin" / "python")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    installed = {d["name"].lower() for d in json.loads(listed.stdout)}
+    assert needed <= installed, needed - installed
+    assert not (forbidden & installed), forbidden & installed
+    # The image's entry point starts from the installed (non-editable) copy.
+    run = subprocess.run(
+        [str(venv / "bin" / command), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert command in run.stdout
+    (site,) = venv.glob("lib/python3*/site-packages")
+    missing = [name for name in data if not (site / name).is_file()]
+    assert not missing, f"not in the installed package: {missing}"

@@ -92,18 +92,20 @@ def gates_file(tmp_path: Path, alarm_prefix: str) -> Path:
 
 def write_logs(path: Path, *, ttl: dt.timedelta = dt.timedelta(hours=24), slow_edge: str = "",
                status_5xx_every: int = 0, n: int = 3000) -> Path:
-    """CloudFront logs for the last 50 minutes (inside a 1 h window)."""
+    """CloudFront logs for the last 50 minutes (inside a 1 h window): synth's traffic with
+    its time-taken scaled to a healthy CDN (x0.2); `slow_edge` adds 500 ms at one edge,
+    `status_5xx_every` turns every n-th request into a 503, `ttl` 0 makes every request
+    a miss."""
     start = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=50)
     records = []
-    for i, r in enumerate(synth.generate(n, seed=11, start=start, duration=dt.timedelta(minutes=45),
-                                         keys=150, ttl=ttl)):  # fmt: skip
-        if slow_edge and r.edge.startswith(slow_edge):
-            r = synth.Record(r.when, r.edge, r.sc_bytes, r.method, r.uri, r.status, r.result_type,
-                             r.response_result_type, r.time_taken + 0.5, r.ttfb, r.salt)  # fmt: skip
+    generated = synth.generate(n, seed=11, start=start, duration=dt.timedelta(minutes=45), keys=40, ttl=ttl)
+    for i, r in enumerate(generated):
+        taken = round(r.time_taken * 0.2 + (0.5 if slow_edge and r.edge.startswith(slow_edge) else 0), 3)
+        status, result, resp = r.status, r.result_type, r.response_result_type
         if status_5xx_every and i % status_5xx_every == 0:
-            r = synth.Record(r.when, r.edge, 610, r.method, r.uri, 503, "Error", "Error",
-                             r.time_taken, r.ttfb, r.salt)  # fmt: skip
-        records.append(r)
+            status, result, resp = 503, "Error", "Error"
+        records.append(synth.Record(r.when, r.edge, r.sc_bytes, r.method, r.uri, status, result, resp,
+                                    taken, round(taken * 0.8, 3), r.salt))  # fmt: skip
     synth.write_gzip(path, synth.render(records))
     return path
 

@@ -6,45 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from image_resolver.gating import audit
-from tests.conftest import ADMIN_TOKEN
-from tests.gating.conftest import probe_args, run, write_logs
+from tests.gating.conftest import probe, probe_args, run, write_logs
 
-
-@pytest.fixture(autouse=True)
-def admin_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ADMIN_TOKEN", ADMIN_TOKEN)
-
-
-@pytest.fixture
-def sample(put_object) -> list[str]:
-    return [put_object(body=b"\x89PNG\r\n\x1a\n" + bytes(3000 + i)) for i in range(5)]
-
-
-def probe(stack, sample, gates_file: Path, out: Path) -> dict[str, Any]:
-    """Warm the edge (production's cache is warm), then the probe whose results count."""
-    args = probe_args(stack["target"], sample, gates_file, out, "--users", "40")
-    run(*args)
-    run(*args)
-    data: dict[str, Any] = json.loads(out.read_text())
-    return data
-
-
-@pytest.fixture
-def evidence(stack, sample, gates_file, alarms, tmp_path, local_aws) -> dict[str, Any]:
-    """Healthy evidence on every source; tests spoil one of them."""
-    logs = write_logs(tmp_path / "E2EXAMPLE.2026-11-25-00.a.gz")
-    probe_json = tmp_path / "probe.json"
-    probe(stack, sample, gates_file, probe_json)
-    return {"logs": logs, "probe": probe_json, "set_alarm": alarms, "audit": tmp_path / "audit.jsonl",
-            "args": ["--target", stack["target"], "--config", str(gates_file), "--logs", str(logs),
-                     "--probe-results", str(probe_json), "--cloudwatch-endpoint-url", local_aws.endpoint,
-                     "--audit-log", str(tmp_path / "audit.jsonl"), "--by", "alice"]}  # fmt: skip
+pytestmark = pytest.mark.usefixtures("admin_token")
 
 
 def advance(ev: dict[str, Any], *extra: str) -> tuple[int, str, str]:
@@ -69,11 +38,25 @@ def test_healthy_evidence_moves_the_flag_and_records_it(stack, evidence) -> None
     after = stack["client"].get_rollout()
     assert (after.percent, after.cdn_enabled, after.updated_by) == (50, True, "advance:alice")
     [record] = audit.read(evidence["audit"])
-    assert (record["decision"], record["who"], record["from"], record["to"]) == ("moved", "alice", 10, 50)
+    assert (record["decision"], record["who"], record["from"], record["to"]) == (
+        "moved",
+        "alice",
+        10,
+        50,
+    )
     assert record["revision_after"] == after.revision
     names = {c["name"] for c in record["checks"]}
-    assert {"logs.hit_ratio", "logs.5xx_rate", "logs.4xx_rate", "logs.p95_ms[EU]", "probe.hit_ratio",
-            "probe.5xx_rate", "probe.p95_ms[EU]", "probe.age_s", "alarms.found"} <= names  # fmt: skip
+    assert {
+        "logs.hit_ratio",
+        "logs.5xx_rate",
+        "logs.4xx_rate",
+        "logs.p95_ms[EU]",
+        "probe.hit_ratio",
+        "probe.5xx_rate",
+        "probe.p95_ms[EU]",
+        "probe.age_s",
+        "alarms.found",
+    } <= names
     assert record["evidence"]["logs"]["requests"] == 3000
     assert record["evidence"]["alarms"]["states"]  # the four alarms, all OK
 
@@ -135,7 +118,7 @@ def test_an_alarm_in_alarm_state_refuses(stack, evidence, alarm_prefix) -> None:
 
 def test_no_alarms_under_the_prefix_refuses(stack, evidence, tmp_path, gates_file) -> None:
     other = tmp_path / "other.toml"
-    other.write_text(gates_file.read_text().replace("alarm_prefix = \"", "alarm_prefix = \"typo-"))
+    other.write_text(gates_file.read_text().replace('alarm_prefix = "', 'alarm_prefix = "typo-'))
     code, out, _ = advance(evidence, "--config", str(other))
     assert_refused(stack, evidence, code, out, "alarms.found")
 
@@ -152,8 +135,18 @@ def test_stale_probe_and_old_logs_refuse(stack, evidence) -> None:
 
 
 def test_missing_evidence_refuses_and_skips_are_recorded(stack, evidence, tmp_path) -> None:
-    args = ["rollout", "advance", "--to", "50", "--target", stack["target"], "--audit-log",
-            str(evidence["audit"]), "--skip", "alarms"]  # fmt: skip
+    args = [
+        "rollout",
+        "advance",
+        "--to",
+        "50",
+        "--target",
+        stack["target"],
+        "--audit-log",
+        str(evidence["audit"]),
+        "--skip",
+        "alarms",
+    ]
     code, out, _ = run(*args)
     assert_refused(stack, evidence, code, out, "logs.source")
     assert "FAIL probe.source = no data" in out
@@ -170,8 +163,12 @@ def test_usage_mistakes_exit_2_and_leave_the_flag(stack, evidence) -> None:
     code, _, err = run("rollout", "advance", "--to", "101", *evidence["args"])
     assert code == 2 and "between 0 and 100" in err
     client = stack["client"]
-    client.set_rollout(percent=10, cdn_enabled=False, expected_revision=client.get_rollout().revision,
-                       updated_by="t")  # fmt: skip
+    client.set_rollout(
+        percent=10,
+        cdn_enabled=False,
+        expected_revision=client.get_rollout().revision,
+        updated_by="t",
+    )
     code, _, err = advance(evidence)
     assert code == 2 and "kill switch is on" in err
     assert client.get_rollout().percent == 10
@@ -179,5 +176,53 @@ def test_usage_mistakes_exit_2_and_leave_the_flag(stack, evidence) -> None:
 
 
 def test_unreachable_resolver_exits_3(evidence, tmp_path) -> None:
-    code, _, err = run("rollout", "advance", "--to", "50", "--target", "127.0.0.1:9", "--timeout", "0.5")
+    code, _, err = run(
+        "rollout", "advance", "--to", "50", "--target", "127.0.0.1:9", "--timeout", "0.5"
+    )
     assert code == 3 and err.startswith("image-resolver rollout: UNAVAILABLE")
+
+
+class RacingClient:
+    """Another operator sets 20% right after advance read the flag."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.raced = False
+
+    def get_rollout(self) -> Any:
+        info = self.client.get_rollout()
+        if not self.raced:
+            self.raced = True
+            self.client.set_rollout(
+                percent=20, cdn_enabled=True, expected_revision=info.revision, updated_by="bob"
+            )
+        return info
+
+    def set_rollout(self, **kwargs: Any) -> Any:
+        return self.client.set_rollout(**kwargs)
+
+
+def test_a_change_meanwhile_is_not_overwritten(stack, evidence, gates_file, local_aws) -> None:
+    from image_resolver.gating.advance import CONFLICT, Gate
+    from image_resolver.gating.config import load
+    from image_resolver.gating.evidence import Sources
+
+    sources = Sources(
+        logs=[str(evidence["logs"])],
+        probe_results=evidence["probe"],
+        cloudwatch=lambda: local_aws.client("cloudwatch"),
+    )
+    said: list[str] = []
+    gate = Gate(
+        RacingClient(stack["client"]),
+        load(gates_file),
+        sources,
+        evidence["audit"],
+        "alice",
+        say=said.append,
+    )
+    assert gate.advance(50) == CONFLICT
+    flag = stack["client"].get_rollout()
+    assert (flag.percent, flag.updated_by) == (20, "bob")
+    assert said[-1].startswith("REFUSED: the flag changed meanwhile")
+    assert audit.read(evidence["audit"])[-1]["decision"] == "conflict"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from tests.gating.conftest import probe_args, run
 
@@ -14,13 +13,22 @@ def keys(put_object, n: int = 10) -> list[str]:
     return [put_object(body=b"\x89PNG\r\n\x1a\n" + bytes(2000 + i)) for i in range(n)]
 
 
-def test_healthy_probe_covers_both_origins_and_passes(stack, put_object, gates_file, tmp_path) -> None:
-    stack["client"].set_rollout(percent=50, cdn_enabled=True,
-                                expected_revision=stack["client"].get_rollout().revision, updated_by="t")  # fmt: skip
+def test_healthy_probe_covers_both_origins_and_passes(
+    stack, put_object, gates_file, tmp_path
+) -> None:
+    stack["client"].set_rollout(
+        percent=50,
+        cdn_enabled=True,
+        expected_revision=stack["client"].get_rollout().revision,
+        updated_by="t",
+    )
     prom = tmp_path / "probe.prom"
     out = tmp_path / "probe.json"
-    code, text, err = run(*probe_args(stack["target"], keys(put_object), gates_file, out, *USERS,
-                                      "--prom-out", str(prom)))  # fmt: skip
+    code, text, err = run(
+        *probe_args(
+            stack["target"], keys(put_object), gates_file, out, *USERS, "--prom-out", str(prom)
+        )
+    )
     print(text)
     assert code == 0, text + err
     report = json.loads(out.read_text())
@@ -30,7 +38,9 @@ def test_healthy_probe_covers_both_origins_and_passes(stack, put_object, gates_f
     assert report["error_rates"] == {"4xx": 0.0, "5xx": 0.0}
     cdn = [r for r in report["requests"] if r["origin"] == "cdn"]
     assert {r["x_cache"] for r in cdn} == {"Miss from cloudfront", "Hit from cloudfront"}
-    assert all(r["status"] == 200 and r["bytes"] > 2000 and r["ttfb_ms"] > 0 for r in report["requests"])
+    assert all(
+        r["status"] == 200 and r["bytes"] > 2000 and r["ttfb_ms"] > 0 for r in report["requests"]
+    )
     assert "image_probe_hit_ratio " in prom.read_text()
     assert 'image_probe_latency_ms{region="EU",quantile="p95"}' in prom.read_text()
     assert "probe: PASSED" in text
@@ -38,8 +48,12 @@ def test_healthy_probe_covers_both_origins_and_passes(stack, put_object, gates_f
 
 def all_cdn(stack) -> None:
     client = stack["client"]
-    client.set_rollout(percent=100, cdn_enabled=True, expected_revision=client.get_rollout().revision,
-                       updated_by="t")  # fmt: skip
+    client.set_rollout(
+        percent=100,
+        cdn_enabled=True,
+        expected_revision=client.get_rollout().revision,
+        updated_by="t",
+    )
 
 
 def test_5xx_burst_fails_the_5xx_check(stack, edge, put_object, gates_file, tmp_path) -> None:
@@ -58,7 +72,9 @@ def test_5xx_burst_fails_the_5xx_check(stack, edge, put_object, gates_file, tmp_
     assert "probe: FAILED" in text
 
 
-def test_slow_region_fails_only_its_latency_target(stack, edge, put_object, gates_file, tmp_path) -> None:
+def test_slow_region_fails_only_its_latency_target(
+    stack, edge, put_object, gates_file, tmp_path
+) -> None:
     """Simulated slow region: 400 ms at the origin on every sampled key; each key's first
     load (a miss, 10 of 100 loads) is slow, hits stay fast, so only p95 misses its target."""
     all_cdn(stack)
@@ -78,8 +94,18 @@ def test_slow_region_fails_only_its_latency_target(stack, edge, put_object, gate
 def test_probe_writes_prometheus_metrics_per_check(stack, put_object, gates_file, tmp_path) -> None:
     all_cdn(stack)
     prom = tmp_path / "textfile" / "probe.prom"
-    code, _, _ = run(*probe_args(stack["target"], keys(put_object, 2), gates_file, tmp_path / "p.json",
-                                 "--users", "10", "--prom-out", str(prom)))  # fmt: skip
+    code, _, _ = run(
+        *probe_args(
+            stack["target"],
+            keys(put_object, 2),
+            gates_file,
+            tmp_path / "p.json",
+            "--users",
+            "10",
+            "--prom-out",
+            str(prom),
+        )
+    )
     text = prom.read_text()
     assert code == 0
     assert 'image_probe_check_passed{check="probe.p95_ms[EU]"} 1' in text
@@ -89,9 +115,12 @@ def test_probe_writes_prometheus_metrics_per_check(stack, put_object, gates_file
 
 def test_usage_mistakes_exit_2_with_one_line(gates_file, tmp_path) -> None:
     code, _, err = run("probe", "--target", "127.0.0.1:1", "--config", str(gates_file))
-    assert (code, err.strip()) == (2, "image-resolver probe: name image keys with --key or --keys-file")
+    assert (code, err.strip()) == (
+        2,
+        "image-resolver probe: name image keys with --key or --keys-file",
+    )
     bad = tmp_path / "bad.toml"
-    bad.write_text('[gates]\nmin_hit_ratio = 1.5\n[targets_p95_ms]\nUS = 100\n')
+    bad.write_text("[gates]\nmin_hit_ratio = 1.5\n[targets_p95_ms]\nUS = 100\n")
     code, _, err = run("probe", "--key", "k", "--config", str(bad))
     assert code == 2 and "gates.min_hit_ratio" in err
     code, _, err = run("probe", "--key", "k", "--resolve", "nohost")
@@ -101,7 +130,16 @@ def test_usage_mistakes_exit_2_with_one_line(gates_file, tmp_path) -> None:
 
 
 def test_unreachable_resolver_is_no_evidence_exit_3(gates_file) -> None:
-    code, out, err = run("probe", "--key", "uploads/wishlist/u/a.png", "--target", "127.0.0.1:9",
-                         "--timeout", "0.5", "--config", str(gates_file))  # fmt: skip
+    code, out, err = run(
+        "probe",
+        "--key",
+        "uploads/wishlist/u/a.png",
+        "--target",
+        "127.0.0.1:9",
+        "--timeout",
+        "0.5",
+        "--config",
+        str(gates_file),
+    )
     assert code == 3 and out == ""
     assert err.startswith("image-resolver probe: resolver: UNAVAILABLE")

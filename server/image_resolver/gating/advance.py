@@ -20,7 +20,13 @@ from image_resolver.gating import audit
 from image_resolver.gating.config import GateConfig
 from image_resolver.gating.evidence import Evidence, Sources, gather
 
-MOVED, REFUSED, DRY_RUN, ROLLED_BACK, CONFLICT = "moved", "refused", "dry-run", "rolled-back", "conflict"
+MOVED, REFUSED, DRY_RUN, ROLLED_BACK, CONFLICT = (
+    "moved",
+    "refused",
+    "dry-run",
+    "rolled-back",
+    "conflict",
+)
 
 
 class NotAdvancing(ValueError):
@@ -44,17 +50,20 @@ class Gate:
         return gather(self.sources, self.config, self.now())
 
     def record(self, action: str, decision: str, evidence: Evidence | None, **extra: Any) -> None:
-        audit.append(self.audit_log, {
-            "at": self.now().isoformat(timespec="seconds"),
-            "who": self.who,
-            "action": action,
-            "decision": decision,
-            "failed": [c.as_dict() for c in evidence.failed] if evidence else [],
-            "checks": [c.as_dict() for c in evidence.checks] if evidence else [],
-            "evidence": evidence.summary if evidence else {},
-            "window": str(self.config.window),
-            **extra,
-        })  # fmt: skip
+        audit.append(
+            self.audit_log,
+            {
+                "at": self.now().isoformat(timespec="seconds"),
+                "who": self.who,
+                "action": action,
+                "decision": decision,
+                "failed": [c.as_dict() for c in evidence.failed] if evidence else [],
+                "checks": [c.as_dict() for c in evidence.checks] if evidence else [],
+                "evidence": evidence.summary if evidence else {},
+                "window": str(self.config.window),
+                **extra,
+            },
+        )
 
     def show(self, evidence: Evidence) -> None:
         for c in evidence.checks:
@@ -63,36 +72,50 @@ class Gate:
     def advance(self, to: int, *, dry_run: bool = False, action: str = "advance") -> str:
         current = self.client.get_rollout()
         if not current.cdn_enabled:
-            raise NotAdvancing("the kill switch is on (cdn_enabled=false): find out why, then "
-                               "`rollout set --enable-cdn` before advancing")  # fmt: skip
+            raise NotAdvancing(
+                "the kill switch is on (cdn_enabled=false): find out why, then "
+                "`rollout set --enable-cdn` before advancing"
+            )
         if to <= current.percent:
-            raise NotAdvancing(f"--to {to} is not above the current {current.percent}%; "
-                               "lower it with `rollout set --percent`")  # fmt: skip
+            raise NotAdvancing(
+                f"--to {to} is not above the current {current.percent}%; "
+                "lower it with `rollout set --percent`"
+            )
         self.say(f"rollout {action} {current.percent}% -> {to}% (window {self.config.window})")
         evidence = self.evidence()
         self.show(evidence)
         step = {"from": current.percent, "to": to, "revision": current.revision}
         if not evidence.passed:
             self.record(action, REFUSED, evidence, **step)
-            self.say(f"REFUSED: {len(evidence.failed)} of {len(evidence.checks)} gates failed; "
-                     f"the flag stays at {current.percent}% (revision {current.revision}). "
-                     f"Audit: {self.audit_log}")  # fmt: skip
+            self.say(
+                f"REFUSED: {len(evidence.failed)} of {len(evidence.checks)} gates failed; "
+                f"the flag stays at {current.percent}% (revision {current.revision}). "
+                f"Audit: {self.audit_log}"
+            )
             return REFUSED
         if dry_run:
             self.record(action, DRY_RUN, evidence, **step)
-            self.say(f"DRY RUN: all {len(evidence.checks)} gates passed; would move "
-                     f"{current.percent}% -> {to}%. Audit: {self.audit_log}")  # fmt: skip
+            self.say(
+                f"DRY RUN: all {len(evidence.checks)} gates passed; would move "
+                f"{current.percent}% -> {to}%. Audit: {self.audit_log}"
+            )
             return DRY_RUN
         return self._move(action, to, current, evidence, step)
 
-    def _move(self, action: str, to: int, current: Any, evidence: Evidence, step: dict[str, Any]) -> str:
+    def _move(
+        self, action: str, to: int, current: Any, evidence: Evidence, step: dict[str, Any]
+    ) -> str:
         import grpc
+
         from wishlist_images_client import ResolverCallError
 
         try:
-            _, after = self.client.set_rollout(percent=to, cdn_enabled=True,
-                                               expected_revision=current.revision,
-                                               updated_by=f"{action}:{self.who}"[:128])  # fmt: skip
+            _, after = self.client.set_rollout(
+                percent=to,
+                cdn_enabled=True,
+                expected_revision=current.revision,
+                updated_by=f"{action}:{self.who}"[:128],
+            )
         except ResolverCallError as exc:
             if exc.code != grpc.StatusCode.ABORTED:
                 raise
@@ -100,23 +123,29 @@ class Gate:
             self.say(f"REFUSED: the flag changed meanwhile ({exc.message}); nothing written")
             return CONFLICT
         self.record(action, MOVED, evidence, **step, revision_after=after.revision)
-        self.say(f"MOVED: {current.percent}% -> {after.percent}% (revision {current.revision} -> "
-                 f"{after.revision}). Audit: {self.audit_log}")  # fmt: skip
+        self.say(
+            f"MOVED: {current.percent}% -> {after.percent}% (revision {current.revision} -> "
+            f"{after.revision}). Audit: {self.audit_log}"
+        )
         return MOVED
 
     def kill(self, evidence: Evidence, percent: int) -> str:
         """Pull the kill switch whatever the revision now is (retry once on a race):
         stopping the CDN must not lose to a concurrent writer."""
         import grpc
+
         from wishlist_images_client import ResolverCallError
 
         reason = "; ".join(c.line() for c in evidence.failed)
         for _ in range(3):
             current = self.client.get_rollout()
             try:
-                self.client.set_rollout(percent=current.percent, cdn_enabled=False,
-                                        expected_revision=current.revision,
-                                        updated_by=f"auto-kill:{self.who}"[:128])  # fmt: skip
+                self.client.set_rollout(
+                    percent=current.percent,
+                    cdn_enabled=False,
+                    expected_revision=current.revision,
+                    updated_by=f"auto-kill:{self.who}"[:128],
+                )
                 break
             except ResolverCallError as exc:
                 if exc.code != grpc.StatusCode.ABORTED:
@@ -155,4 +184,3 @@ class Gate:
             current = self.client.get_rollout()
         self.say(f"DONE: rollout at {current.percent}%")
         return MOVED
-

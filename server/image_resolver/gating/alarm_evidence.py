@@ -23,8 +23,12 @@ def alarm_checks(cloudwatch: Any, config: GateConfig) -> tuple[list[Check], dict
         pages = cloudwatch.get_paginator("describe_alarms").paginate(
             AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
         )
-        alarms = [a for page in pages for kind in ("MetricAlarms", "CompositeAlarms")
-                  for a in page.get(kind, [])][:MAX_ALARMS]  # fmt: skip
+        alarms = [
+            a
+            for page in pages
+            for kind in ("MetricAlarms", "CompositeAlarms")
+            for a in page.get(kind, [])
+        ][:MAX_ALARMS]
     except (BotoCoreError, ClientError) as exc:
         why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return [check("alarms.readable", None, "==", 1, why)], {"error": why}
@@ -33,7 +37,9 @@ def alarm_checks(cloudwatch: Any, config: GateConfig) -> tuple[list[Check], dict
     for alarm in alarms:
         state = alarm["StateValue"]
         states[alarm["AlarmName"]] = state
-        bad = state == "ALARM" or (state == "INSUFFICIENT_DATA" and config.gates.insufficient_data_fails)
+        bad = state == "ALARM" or (
+            state == "INSUFFICIENT_DATA" and config.gates.insufficient_data_fails
+        )
         reason = f"{state}: {alarm.get('StateReason', '')}"[:160]
         checks.append(check(f"alarm[{alarm['AlarmName']}]", 1 if bad else 0, "==", 0, reason))
     return checks, {"states": states}

@@ -16,10 +16,12 @@ EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 def _gate(args: argparse.Namespace, client: Any) -> Any:
     from image_resolver.gating.advance import Gate
     from image_resolver.gating.audit import audit_path
-    from image_resolver.gating.config import load, parse_duration
+    from image_resolver.gating.config import ConfigError, load, parse_duration
     from image_resolver.gating.evidence import Sources
 
-    config = load(args.config or (Path(p) if (p := os.environ.get("ROLLOUT_GATES_CONFIG")) else None))
+    config = load(
+        args.config or (Path(p) if (p := os.environ.get("ROLLOUT_GATES_CONFIG")) else None)
+    )
     if args.window:
         try:
             config = config.model_copy(update={"window": parse_duration(args.window)})
@@ -29,8 +31,11 @@ def _gate(args: argparse.Namespace, client: Any) -> Any:
     def cloudwatch() -> Any:
         import boto3
 
-        return boto3.client("cloudwatch", region_name=args.alarm_region,  # type: ignore[call-overload]
-                            endpoint_url=args.cloudwatch_endpoint_url)  # fmt: skip
+        return boto3.client(
+            "cloudwatch",
+            region_name=args.alarm_region,
+            endpoint_url=args.cloudwatch_endpoint_url,
+        )
 
     sources = Sources(
         logs=list(args.logs or []),
@@ -87,17 +92,29 @@ def cmd_auto(args: argparse.Namespace) -> int:
 def _evidence_args(p: argparse.ArgumentParser, user: str) -> None:
     from image_resolver.gating.evidence import SOURCES
 
-    p.add_argument("--config", type=Path, help="gates file (default: ROLLOUT_GATES_CONFIG, else built-in)")
+    p.add_argument(
+        "--config", type=Path, help="gates file (default: ROLLOUT_GATES_CONFIG, else built-in)"
+    )
     p.add_argument("--window", help="evidence window, e.g. 1h (default: the gates file's)")
-    p.add_argument("--logs", action="append", metavar="PATH|s3://BUCKET/PREFIX",
-                   help="CloudFront access logs (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--logs",
+        action="append",
+        metavar="PATH|s3://BUCKET/PREFIX",
+        help="CloudFront access logs (repeatable)",
+    )
     p.add_argument("--logs-endpoint-url", help="S3 endpoint for s3:// logs (a local stand-in)")
     p.add_argument("--probe-results", type=Path, help="the latest `probe --json-out` file")
     p.add_argument("--alarm-region", default="us-east-1", help="where the CloudFront alarms live")
     p.add_argument("--cloudwatch-endpoint-url", help="CloudWatch endpoint (a local stand-in)")
-    p.add_argument("--skip", action="append", choices=SOURCES,
-                   help="leave a source out (recorded in the audit trail)")  # fmt: skip
-    p.add_argument("--audit-log", help="JSONL trail (default: ROLLOUT_AUDIT_LOG or ./rollout-audit.jsonl)")
+    p.add_argument(
+        "--skip",
+        action="append",
+        choices=SOURCES,
+        help="leave a source out (recorded in the audit trail)",
+    )
+    p.add_argument(
+        "--audit-log", help="JSONL trail (default: ROLLOUT_AUDIT_LOG or ./rollout-audit.jsonl)"
+    )
     p.add_argument("--by", default=user, help="who (audit trail)")
 
 

@@ -50,14 +50,16 @@ class Gates(_Strict):
     min_hit_ratio: Rate = 0.80
     max_5xx_rate: Rate = 0.01
     max_4xx_rate: Rate = 0.05
-    min_log_requests: int = Field(100, ge=0, le=10**9)
-    min_probe_samples: int = Field(10, ge=0, le=10**6)
-    alarm_prefix: str = Field("wishlist-image-cdn-cloudfront-", min_length=1, max_length=255)
+    min_log_requests: int = Field(default=100, ge=0, le=10**9)
+    min_probe_samples: int = Field(default=10, ge=0, le=10**6)
+    alarm_prefix: str = Field(
+        default="wishlist-image-cdn-cloudfront-", min_length=1, max_length=255
+    )
     insufficient_data_fails: bool = False
 
 
 class Auto(_Strict):
-    steps: list[Percent] = Field([10, 50, 100], min_length=1, max_length=20)
+    steps: list[Percent] = Field(default=[10, 50, 100], min_length=1, max_length=20)
     soak: Duration = timedelta(minutes=30)
     check_every: Duration = timedelta(minutes=5)
 
@@ -67,8 +69,8 @@ class GateConfig(_Strict):
     targets_p95_ms: dict[str, Annotated[float, Field(gt=0, le=60_000)]] = Field(max_length=50)
     pop_regions: dict[str, str] = Field(default_factory=dict, max_length=1000)
     continent_regions: dict[str, str] = Field(default_factory=dict, max_length=50)
-    gates: Gates = Gates()
-    auto: Auto = Auto()
+    gates: Gates = Field(default_factory=Gates)
+    auto: Auto = Field(default_factory=Auto)
 
     def region_of(self, pop: str) -> str:
         """A POP code (e.g. FRA56-P1) -> region name; "unknown" when nothing maps it."""

@@ -48,8 +48,9 @@ def gather(sources: Sources, config: GateConfig, now: datetime) -> Evidence:
     summary: dict[str, Any] = {"skipped": sorted(sources.skip)}
     if "logs" not in sources.skip:
         if sources.logs:
-            got, summary["logs"] = logs_checks(sources.logs, config, now,
-                                               endpoint_url=sources.logs_endpoint_url)  # fmt: skip
+            got, summary["logs"] = logs_checks(
+                sources.logs, config, now, endpoint_url=sources.logs_endpoint_url
+            )
             checks += got
         else:
             checks.append(check("logs.source", None, "==", 1, "give --logs PATH|s3://..."))

@@ -36,21 +36,31 @@ def _region_p95(config: GateConfig, window: duckdb_engine.Window) -> Any:
     def run(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, float | None]]:
         con.execute("CREATE OR REPLACE TEMP TABLE edge_region (edge_code VARCHAR, region VARCHAR)")
         con.executemany("INSERT INTO edge_region VALUES (?, ?)", pairs)
-        return [tuple(row) for row in con.execute(REGION_P95_SQL, window.params()).fetchall()]  # type: ignore[misc]
+        return [tuple(row) for row in con.execute(REGION_P95_SQL, window.params()).fetchall()]
 
     return run
 
 
 def logs_checks(
-    paths: list[str], config: GateConfig, now: datetime, *, endpoint_url: str | None = None,
+    paths: list[str],
+    config: GateConfig,
+    now: datetime,
+    *,
+    endpoint_url: str | None = None,
     scratch_dir: Path | None = None,
 ) -> tuple[list[Check], dict[str, Any]]:
     """Checks for the window ending `now`, and the evidence summary for the audit trail."""
     since = (now - config.window).astimezone(UTC).replace(tzinfo=None)
     window = duckdb_engine.Window(since, now.astimezone(UTC).replace(tzinfo=None))
     try:
-        rep, regions = build_report(paths, window, endpoint_url=endpoint_url, threads=1,
-                                    scratch_dir=scratch_dir, extra=_region_p95(config, window))  # fmt: skip
+        rep, regions = build_report(
+            paths,
+            window,
+            endpoint_url=endpoint_url,
+            threads=1,
+            scratch_dir=scratch_dir,
+            extra=_region_p95(config, window),
+        )
     except (UsageError, SourceError, duckdb.Error) as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return [check("logs.readable", None, "==", 1, first)], {"error": first}
@@ -68,8 +78,15 @@ def logs_checks(
         p95[region] = {"requests": count, "p95_ms": None if p95_s is None else p95_s * 1000}
         target = config.targets_p95_ms.get(region)
         if target is not None:
-            out.append(check(f"logs.p95_ms[{region}]", p95[region]["p95_ms"], "<", target,
-                             f"{count} requests"))  # fmt: skip
+            out.append(
+                check(
+                    f"logs.p95_ms[{region}]",
+                    p95[region]["p95_ms"],
+                    "<",
+                    target,
+                    f"{count} requests",
+                )
+            )
     summary = {
         "files": rep["input"]["files"],
         "requests": requests,

@@ -15,7 +15,9 @@ from image_resolver.probe.summary import probe_checks
 MAX_PROBE_FILE = 64 * 1024 * 1024
 
 
-def probe_gate_checks(path: Path, config: GateConfig, now: datetime) -> tuple[list[Check], dict[str, Any]]:
+def probe_gate_checks(
+    path: Path, config: GateConfig, now: datetime
+) -> tuple[list[Check], dict[str, Any]]:
     try:
         if path.stat().st_size > MAX_PROBE_FILE:
             raise ValueError("larger than 64 MiB")

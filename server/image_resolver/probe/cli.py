@@ -38,7 +38,9 @@ def _keys(args: argparse.Namespace) -> list[str]:
             text = Path(args.keys_file).read_text("utf-8", errors="replace")
         except OSError as exc:
             raise ValueError(f"--keys-file: {exc.strerror}") from None
-        keys += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        keys += [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        ]
     if not keys:
         raise ValueError("name image keys with --key or --keys-file")
     if len(keys) > MAX_KEYS:
@@ -64,8 +66,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
     users = args.user or [f"probe-user-{i}" for i in range(args.users)]
     try:
         with _client(args) as client:
-            samples = sampling.run(client, keys, users, rounds=args.rounds, pinned=dict(args.resolve or []),
-                                   tls=tls, timeout=args.request_timeout)  # fmt: skip
+            samples = sampling.run(
+                client,
+                keys,
+                users,
+                rounds=args.rounds,
+                pinned=dict(args.resolve or []),
+                tls=tls,
+                timeout=args.request_timeout,
+            )
     except ResolverCallError as exc:
         print(f"image-resolver probe: resolver: {exc.code.name}: {exc.message}", file=sys.stderr)
         return EXIT_NO_EVIDENCE
@@ -86,11 +95,20 @@ def register(sub: Any, client_args: Any) -> None:
     p.add_argument("--key", action="append", help="image key to load (repeatable)")
     p.add_argument("--keys-file", help="file with one key per line")
     p.add_argument("--user", action="append", help="sample user id (repeatable)")
-    p.add_argument("--users", type=_bounded(1, MAX_USERS), default=20,
-                   help="number of synthetic users probe-user-N (default 20) when no --user")  # fmt: skip
+    p.add_argument(
+        "--users",
+        type=_bounded(1, MAX_USERS),
+        default=20,
+        help="number of synthetic users probe-user-N (default 20) when no --user",
+    )
     p.add_argument("--rounds", type=_bounded(1, 10), default=1, help="loads per URL (default 1)")
-    p.add_argument("--resolve", action="append", type=_pin, metavar="HOST=ADDR",
-                   help="connect to ADDR for HOST, skipping DNS (like curl --resolve)")  # fmt: skip
+    p.add_argument(
+        "--resolve",
+        action="append",
+        type=_pin,
+        metavar="HOST=ADDR",
+        help="connect to ADDR for HOST, skipping DNS (like curl --resolve)",
+    )
     p.add_argument("--ca-file", help="PEM CA to trust for HTTPS (default: system roots)")
     p.add_argument("--request-timeout", type=float, default=10.0, help="per image, seconds")
     p.add_argument("--config", type=Path, help="gates file (default: packaged defaults.toml)")

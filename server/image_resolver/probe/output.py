@@ -18,8 +18,10 @@ def _pct(value: float | None) -> str:
 
 
 def _table(title: str, rows: dict[str, dict[str, Any]], extra: str = "") -> list[str]:
-    lines = [f"{title:<14}{extra:<8} {'reqs':>5} {'p50 ms':>8} {'p95 ms':>8} {'ttfb95':>8} "
-             f"{'hit':>7} {'4xx':>4} {'5xx':>4} {'fail':>4}"]  # fmt: skip
+    lines = [
+        f"{title:<14}{extra:<8} {'reqs':>5} {'p50 ms':>8} {'p95 ms':>8} {'ttfb95':>8} "
+        f"{'hit':>7} {'4xx':>4} {'5xx':>4} {'fail':>4}"
+    ]
     for name, r in rows.items():
         lines.append(
             f"{name:<14}{r.get('region', '') if extra else '':<8} {r['requests']:>5} "
@@ -30,7 +32,9 @@ def _table(title: str, rows: dict[str, dict[str, Any]], extra: str = "") -> list
 
 
 def to_text(report: dict[str, Any]) -> str:
-    phases = "  ".join(f"{k.removesuffix('_ms')} {_ms(v)}" for k, v in report["phases_p95_ms"].items())
+    phases = "  ".join(
+        f"{k.removesuffix('_ms')} {_ms(v)}" for k, v in report["phases_p95_ms"].items()
+    )
     lines = [
         f"probe at {report['generated_at']}: {report['samples']} requests, "
         f"hit ratio {_pct(report['hit_ratio'])}, 4xx {_pct(report['error_rates']['4xx'])}, "
@@ -61,22 +65,38 @@ def to_prometheus(report: dict[str, Any], generated_unix: float) -> str:
         "# HELP image_probe_latency_ms Image load time (ms) seen by the probe.",
         "# TYPE image_probe_latency_ms gauge",
     ]
-    for kind, rows in (("pop", report["by_pop"]), ("region", report["by_region"]),
-                       ("origin", report["by_origin"])):  # fmt: skip
+    for kind, rows in (
+        ("pop", report["by_pop"]),
+        ("region", report["by_region"]),
+        ("origin", report["by_origin"]),
+    ):
         for name, row in rows.items():
             for q in ("p50", "p95"):
                 if row[f"{q}_ms"] is not None:
-                    out.append(f'image_probe_latency_ms{{{kind}="{_label(name)}",quantile="{q}"}} '
-                               f"{row[f'{q}_ms']:.3f}")  # fmt: skip
+                    out.append(
+                        f'image_probe_latency_ms{{{kind}="{_label(name)}",quantile="{q}"}} '
+                        f"{row[f'{q}_ms']:.3f}"
+                    )
     gauges: list[tuple[str, str, float | None]] = [
-        ("image_probe_hit_ratio", "CDN hits / (hits + misses) seen by the probe.", report["hit_ratio"]),
-        ("image_probe_error_rate_5xx", "Share of probe requests answered 5xx or failed.",
-         report["error_rates"]["5xx"]),
-        ("image_probe_error_rate_4xx", "Share of probe requests answered 4xx.", report["error_rates"]["4xx"]),
+        (
+            "image_probe_hit_ratio",
+            "CDN hits / (hits + misses) seen by the probe.",
+            report["hit_ratio"],
+        ),
+        (
+            "image_probe_error_rate_5xx",
+            "Share of probe requests answered 5xx or failed.",
+            report["error_rates"]["5xx"],
+        ),
+        (
+            "image_probe_error_rate_4xx",
+            "Share of probe requests answered 4xx.",
+            report["error_rates"]["4xx"],
+        ),
         ("image_probe_requests", "Requests in the last probe run.", report["samples"]),
         ("image_probe_passed", "1 when every target was met.", 1.0 if report["passed"] else 0.0),
         ("image_probe_last_run_timestamp_seconds", "When the probe last ran.", generated_unix),
-    ]  # fmt: skip
+    ]
     for name, help_text, value in gauges:
         if value is not None:
             out += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]

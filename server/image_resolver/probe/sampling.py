@@ -12,7 +12,9 @@ from image_resolver.probe.timing import Sample, fetch
 MAX_REQUESTS = 5000  # keys x users x rounds; a probe is a sample, not a load test
 
 
-def resolved_urls(client: Any, keys: Sequence[str], users: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+def resolved_urls(
+    client: Any, keys: Sequence[str], users: Sequence[str]
+) -> Iterator[tuple[str, str, str]]:
     """(user, origin "cdn"/"s3", url) for every key each user may see; refused refs skipped."""
     from wishlist_images_client import Origin, ResolvedImage
 

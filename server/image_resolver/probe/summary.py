@@ -83,8 +83,13 @@ def probe_checks(report: dict[str, Any], config: GateConfig, prefix: str = "prob
     out = [
         check(f"{prefix}.samples", report["samples"], ">=", g.min_probe_samples),
         check(f"{prefix}.hit_ratio", report["hit_ratio"], ">=", g.min_hit_ratio),
-        check(f"{prefix}.5xx_rate", report["error_rates"]["5xx"], "<=", g.max_5xx_rate,
-              "connection failures count as 5xx"),  # fmt: skip
+        check(
+            f"{prefix}.5xx_rate",
+            report["error_rates"]["5xx"],
+            "<=",
+            g.max_5xx_rate,
+            "connection failures count as 5xx",
+        ),
     ]
     for region, row in report["by_region"].items():
         target = config.targets_p95_ms.get(region)

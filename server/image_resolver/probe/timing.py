@@ -63,8 +63,21 @@ def fetch(
     start = time.perf_counter()
 
     def failed(error: str) -> Sample:
-        return Sample(url, origin, user, 0, t["dns"], t["connect"], t["tls"], None,
-                      _ms(start), 0, "", "", error)  # fmt: skip
+        return Sample(
+            url,
+            origin,
+            user,
+            0,
+            t["dns"],
+            t["connect"],
+            t["tls"],
+            None,
+            _ms(start),
+            0,
+            "",
+            "",
+            error,
+        )
 
     try:
         step = time.perf_counter()
@@ -73,7 +86,7 @@ def fetch(
             t["dns"] = 0.0
         else:
             info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            address = info[0][4][:2]
+            address = (str(info[0][4][0]), int(info[0][4][1]))
             t["dns"] = _ms(step)
         step = time.perf_counter()
         sock = socket.create_connection(address, timeout=timeout)
@@ -95,9 +108,19 @@ def fetch(
         while size <= MAX_BODY and (chunk := resp.read(CHUNK)):
             size += len(chunk)
         return Sample(
-            url, origin, user, resp.status, t["dns"], t["connect"], t["tls"], t["ttfb"],
-            _ms(start), size, resp.getheader("X-Cache", ""), resp.getheader("X-Amz-Cf-Pop", ""),
-        )  # fmt: skip
+            url,
+            origin,
+            user,
+            resp.status,
+            t["dns"],
+            t["connect"],
+            t["tls"],
+            t["ttfb"],
+            _ms(start),
+            size,
+            resp.getheader("X-Cache", ""),
+            resp.getheader("X-Amz-Cf-Pop", ""),
+        )
     except (OSError, http.client.HTTPException) as exc:
         return failed(f"{type(exc).__name__}: {exc}"[:200])
     finally:

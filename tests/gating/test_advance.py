@@ -209,7 +209,7 @@ def test_a_change_meanwhile_is_not_overwritten(stack, evidence, gates_file, loca
 
     sources = Sources(
         logs=[str(evidence["logs"])],
-        probe_results=evidence["probe"],
+        probe_results=str(evidence["probe"]),
         cloudwatch=lambda: local_aws.client("cloudwatch"),
     )
     said: list[str] = []
@@ -226,3 +226,21 @@ def test_a_change_meanwhile_is_not_overwritten(stack, evidence, gates_file, loca
     assert (flag.percent, flag.updated_by) == (20, "bob")
     assert said[-1].startswith("REFUSED: the flag changed meanwhile")
     assert audit.read(evidence["audit"])[-1]["decision"] == "conflict"
+
+
+def test_probe_results_from_s3(stack, evidence, local_aws) -> None:
+    s3 = local_aws.client("s3")
+    s3.create_bucket(Bucket="probe-results-adv")
+    s3.put_object(
+        Bucket="probe-results-adv", Key="probe/eu/latest.json", Body=evidence["probe"].read_bytes()
+    )
+    args = [
+        a if a != str(evidence["probe"]) else "s3://probe-results-adv/probe/eu/latest.json"
+        for a in evidence["args"]
+    ]
+    s3_args = ["--logs-endpoint-url", local_aws.endpoint]
+    code, out, _ = run("rollout", "advance", "--to", "50", "--dry-run", *args, *s3_args)
+    assert code == 0 and "DRY RUN: all" in out
+    args = [a.replace("latest.json", "missing.json") for a in args]
+    code, out, _ = run("rollout", "advance", "--to", "50", *args, *s3_args)
+    assert_refused(stack, evidence, code, out, "probe.results")

@@ -67,7 +67,7 @@ def test_durations(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["0s", "8d", "1 hour", "-1h", ""])
 def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError, match="duration|more than 0"):
+    with pytest.raises(ValueError, match=r"duration|more than 0"):
         parse_duration(text)
 
 

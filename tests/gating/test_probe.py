@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
 
 from tests.gating.conftest import probe_args, run
 
@@ -143,3 +147,67 @@ def test_unreachable_resolver_is_no_evidence_exit_3(gates_file) -> None:
     )
     assert code == 3 and out == ""
     assert err.startswith("image-resolver probe: resolver: UNAVAILABLE")
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, bytes]]] = []
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_results_to_s3_and_a_pushgateway(stack, put_object, gates_file, local_aws) -> None:
+    all_cdn(stack)
+    local_aws.client("s3").create_bucket(Bucket="probe-results")
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    try:
+        code, _, err = run(
+            *probe_args(
+                stack["target"],
+                keys(put_object, 2),
+                gates_file,
+                Path("unused"),
+                "--users",
+                "10",
+                "--json-out",
+                "s3://probe-results/probe/eu/latest.json",
+                "--s3-endpoint-url",
+                local_aws.endpoint,
+                "--instance",
+                "eu-1",
+                "--push-gateway",
+                f"http://127.0.0.1:{gateway.server_port}",
+            )
+        )
+    finally:
+        gateway.shutdown()
+    assert code == 0, err
+    stored = local_aws.client("s3").get_object(Bucket="probe-results", Key="probe/eu/latest.json")
+    assert json.loads(stored["Body"].read())["samples"] == 20
+    [(path, body)] = _Gateway.received
+    assert path == "/metrics/job/image_probe/instance/eu-1"
+    assert b"image_probe_hit_ratio " in body
+
+
+def test_results_that_cannot_be_written_exit_3(stack, put_object, gates_file) -> None:
+    all_cdn(stack)
+    code, _, err = run(
+        *probe_args(
+            stack["target"],
+            keys(put_object, 1),
+            gates_file,
+            Path("unused"),
+            "--users",
+            "2",
+            "--push-gateway",
+            "ftp://127.0.0.1/",
+        )
+    )
+    assert code == 3 and "--push-gateway must be an http(s):// URL" in err

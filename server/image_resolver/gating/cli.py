@@ -102,8 +102,8 @@ def _evidence_args(p: argparse.ArgumentParser, user: str) -> None:
         metavar="PATH|s3://BUCKET/PREFIX",
         help="CloudFront access logs (repeatable)",
     )
-    p.add_argument("--logs-endpoint-url", help="S3 endpoint for s3:// logs (a local stand-in)")
-    p.add_argument("--probe-results", type=Path, help="the latest `probe --json-out` file")
+    p.add_argument("--logs-endpoint-url", help="S3 endpoint for s3:// logs and probe results")
+    p.add_argument("--probe-results", help="the latest `probe --json-out` file or s3:// object")
     p.add_argument("--alarm-region", default="us-east-1", help="where the CloudFront alarms live")
     p.add_argument("--cloudwatch-endpoint-url", help="CloudWatch endpoint (a local stand-in)")
     p.add_argument(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from image_resolver.gating.alarm_evidence import alarm_checks
@@ -24,7 +23,7 @@ class Sources:
 
     logs: list[str] = field(default_factory=list)
     logs_endpoint_url: str | None = None
-    probe_results: Path | None = None
+    probe_results: str | None = None  # a path or s3://
     cloudwatch: Callable[[], Any] | None = None  # -> boto3 CloudWatch client
     skip: frozenset[str] = frozenset()
 
@@ -56,7 +55,9 @@ def gather(sources: Sources, config: GateConfig, now: datetime) -> Evidence:
             checks.append(check("logs.source", None, "==", 1, "give --logs PATH|s3://..."))
     if "probe" not in sources.skip:
         if sources.probe_results is not None:
-            got, summary["probe"] = probe_gate_checks(sources.probe_results, config, now)
+            got, summary["probe"] = probe_gate_checks(
+                sources.probe_results, config, now, endpoint_url=sources.logs_endpoint_url
+            )
             checks += got
         else:
             checks.append(check("probe.source", None, "==", 1, "give --probe-results FILE"))

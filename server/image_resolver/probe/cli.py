@@ -1,9 +1,12 @@
 """`image-resolver probe`: exit 0 when every target is met, 1 when one is missed, 2 for a
-usage or config mistake, 3 when the resolver could not be asked (no evidence at all)."""
+usage or config mistake, 3 when there is no evidence (resolver unreachable, results not
+written)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -51,9 +54,11 @@ def _keys(args: argparse.Namespace) -> list[str]:
 def cmd_probe(args: argparse.Namespace) -> int:
     import ssl
 
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from image_resolver.cli import _client
     from image_resolver.gating.config import ConfigError, load
-    from image_resolver.probe import output, sampling, summary
+    from image_resolver.probe import output, results, sampling, summary
     from wishlist_images_client import ResolverCallError
 
     try:
@@ -83,10 +88,17 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     report = summary.summarise(samples, config)
     sys.stdout.write(output.to_text(report))
-    if args.json_out:
-        output.write_atomic(args.json_out, output.to_json(report))
-    if args.prom_out:
-        output.write_atomic(args.prom_out, output.to_prometheus(report, time.time()))
+    metrics = output.to_prometheus(report, time.time())
+    try:
+        if args.json_out:
+            results.write(args.json_out, output.to_json(report), endpoint_url=args.s3_endpoint_url)
+        if args.prom_out:
+            output.write_atomic(args.prom_out, metrics)
+        if args.push_gateway:
+            results.push(args.push_gateway, metrics, args.instance)
+    except (OSError, ValueError, BotoCoreError, ClientError) as exc:
+        print(f"image-resolver probe: could not write results: {exc}", file=sys.stderr)
+        return EXIT_NO_EVIDENCE
     return 0 if report["passed"] else EXIT_MISSED
 
 
@@ -112,7 +124,14 @@ def register(sub: Any, client_args: Any) -> None:
     p.add_argument("--ca-file", help="PEM CA to trust for HTTPS (default: system roots)")
     p.add_argument("--request-timeout", type=float, default=10.0, help="per image, seconds")
     p.add_argument("--config", type=Path, help="gates file (default: packaged defaults.toml)")
-    p.add_argument("--json-out", type=Path, help="write the full report (JSON) here")
+    p.add_argument("--json-out", help="write the full report (JSON) here: a path or s3://B/KEY")
+    p.add_argument("--s3-endpoint-url", help="S3 endpoint for an s3:// --json-out (a stand-in)")
+    p.add_argument("--push-gateway", help="also PUT the metrics to this Pushgateway URL")
+    p.add_argument(
+        "--instance",
+        default=os.environ.get("PROBE_INSTANCE") or socket.gethostname(),
+        help="Pushgateway instance label (default: PROBE_INSTANCE or the host name)",
+    )
     p.add_argument("--prom-out", type=Path, help="write Prometheus textfile metrics here")
     client_args(p)
     p.set_defaults(func=cmd_probe)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from image_resolver.gating.checks import check, percentile
-from image_resolver.gating.config import ConfigError, load, parse_duration
+from image_resolver.gating.config import ConfigError, load, parse_duration, show_duration
 
 
 def test_defaults_are_the_story_targets() -> None:
@@ -77,3 +77,8 @@ def test_a_check_without_data_fails_and_says_so() -> None:
     assert not check("x", float("nan"), "<=", 1).passed
     assert percentile([1, 2, 3, 4], 0.5) == 2.5  # DuckDB's quantile_cont
     assert percentile([], 0.95) is None
+
+
+def test_durations_are_shown_as_written() -> None:
+    shown = [show_duration(parse_duration(t)) for t in ("1h", "30m", "90s", "0.6s", "2d", "61m")]
+    assert shown == ["1h", "30m", "90s", "0.6s", "2d", "61m"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from image_resolver.gating import audit
-from image_resolver.gating.config import GateConfig
+from image_resolver.gating.config import GateConfig, show_duration
 from image_resolver.gating.evidence import Evidence, Sources, gather
 
 MOVED, REFUSED, DRY_RUN, ROLLED_BACK, CONFLICT = (
@@ -60,7 +60,7 @@ class Gate:
                 "failed": [c.as_dict() for c in evidence.failed] if evidence else [],
                 "checks": [c.as_dict() for c in evidence.checks] if evidence else [],
                 "evidence": evidence.summary if evidence else {},
-                "window": str(self.config.window),
+                "window": show_duration(self.config.window),
                 **extra,
             },
         )
@@ -81,7 +81,8 @@ class Gate:
                 f"--to {to} is not above the current {current.percent}%; "
                 "lower it with `rollout set --percent`"
             )
-        self.say(f"rollout {action} {current.percent}% -> {to}% (window {self.config.window})")
+        window = show_duration(self.config.window)
+        self.say(f"rollout {action} {current.percent}% -> {to}% (window {window})")
         evidence = self.evidence()
         self.show(evidence)
         step = {"from": current.percent, "to": to, "revision": current.revision}

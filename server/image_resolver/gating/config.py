@@ -37,6 +37,15 @@ def parse_duration(text: Any) -> timedelta:
     return value
 
 
+def show_duration(value: timedelta) -> str:
+    """The way the gates file writes it: 1h, 30m, 90s, 0.6s."""
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Percent = Annotated[int, Field(ge=1, le=100)]
 Rate = Annotated[float, Field(ge=0, le=1)]

@@ -15,7 +15,7 @@ from image_resolver.accesslogs.queries import WINDOW_CTE
 from image_resolver.accesslogs.report import edge_locations
 from image_resolver.accesslogs.sources import SourceError
 from image_resolver.gating.checks import Check, check, rate
-from image_resolver.gating.config import GateConfig
+from image_resolver.gating.config import GateConfig, show_duration
 
 # Exact per-region p95 (not the max of per-edge p95s): edge codes joined to their region.
 REGION_P95_SQL = (
@@ -68,7 +68,13 @@ def logs_checks(
     g = config.gates
     requests = int(s["requests"])
     out = [
-        check("logs.requests", requests, ">=", g.min_log_requests, f"window {config.window}"),
+        check(
+            "logs.requests",
+            requests,
+            ">=",
+            g.min_log_requests,
+            f"window {show_duration(config.window)}",
+        ),
         check("logs.hit_ratio", s["hit_ratio"], ">=", g.min_hit_ratio),
         check("logs.5xx_rate", rate(int(s["status_5xx"]), requests), "<=", g.max_5xx_rate),
         check("logs.4xx_rate", rate(int(s["status_4xx"]), requests), "<=", g.max_4xx_rate),

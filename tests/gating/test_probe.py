@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -211,3 +212,34 @@ def test_results_that_cannot_be_written_exit_3(stack, put_object, gates_file) ->
         )
     )
     assert code == 3 and "--push-gateway must be an http(s):// URL" in err
+
+
+def test_tls_phase_is_timed_and_an_untrusted_certificate_is_a_failed_sample(
+    edge, put_object
+) -> None:
+    from image_resolver.probe.timing import fetch
+    from tests.edge.fixtures import LOCAL_CDN
+
+    key = put_object()
+    url = edge.https_url(host=LOCAL_CDN, path=f"/{key}")
+    pinned = {LOCAL_CDN: "127.0.0.1"}
+    ok = fetch(url, origin="cdn", user="u", pinned=pinned, tls=edge.ssl_context())
+    assert (ok.status, ok.pop, ok.dns_ms) == (200, "LCL50-P1", 0.0)
+    assert ok.tls_ms is not None and ok.tls_ms > 0 and ok.connect_ms is not None
+    assert ok.total_ms >= ok.tls_ms + (ok.ttfb_ms or 0)
+    bad = fetch(url, origin="cdn", user="u", pinned=pinned)  # system roots: edge CA unknown
+    assert bad.status == 0 and bad.tls_ms is None and "CERTIFICATE_VERIFY_FAILED" in bad.error
+
+
+def test_connection_refused_counts_as_5xx(gates_file) -> None:
+    from image_resolver.gating.config import load
+    from image_resolver.probe.summary import summarise
+    from image_resolver.probe.timing import fetch
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sample = fetch(f"http://127.0.0.1:{port}/x.png", origin="s3", user="u", timeout=2)
+    assert sample.status == 0 and sample.error.startswith("ConnectionRefusedError")
+    report = summarise([sample], load(gates_file))
+    assert report["error_rates"]["5xx"] == 1.0 and not report["passed"]

@@ -74,12 +74,16 @@ resource "aws_cloudwatch_log_group" "probe" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "ecs_tasks_trust" {
+# Who may assume the probe's roles: ECS tasks (execution and task roles) and the scheduler,
+# each only on behalf of this account.
+data "aws_iam_policy_document" "probe_trust" {
+  for_each = toset(["ecs-tasks.amazonaws.com", "scheduler.amazonaws.com"])
+
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
+      identifiers = [each.key]
     }
     condition {
       test     = "StringEquals"
@@ -93,7 +97,7 @@ resource "aws_iam_role" "probe_execution" {
   count              = local.probe_on ? 1 : 0
   name               = "${var.name}-probe-execution"
   description        = "Pull the image and write the probe's log stream."
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  assume_role_policy = data.aws_iam_policy_document.probe_trust["ecs-tasks.amazonaws.com"].json
   tags               = var.tags
 }
 
@@ -107,7 +111,7 @@ resource "aws_iam_role" "probe_task" {
   count              = local.probe_on ? 1 : 0
   name               = "${var.name}-probe-task"
   description        = "The probe task itself: writes its results."
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_trust.json
+  assume_role_policy = data.aws_iam_policy_document.probe_trust["ecs-tasks.amazonaws.com"].json
   tags               = var.tags
 }
 
@@ -149,21 +153,6 @@ resource "aws_ecs_task_definition" "probe" {
   }])
 }
 
-data "aws_iam_policy_document" "scheduler_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["scheduler.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 data "aws_iam_policy_document" "scheduler_run_probe" {
   count = local.probe_on ? 1 : 0
 
@@ -195,7 +184,7 @@ resource "aws_iam_role" "probe_scheduler" {
   count              = local.probe_on ? 1 : 0
   name               = "${var.name}-probe-scheduler"
   description        = "EventBridge Scheduler starts the probe task, nothing else."
-  assume_role_policy = data.aws_iam_policy_document.scheduler_trust.json
+  assume_role_policy = data.aws_iam_policy_document.probe_trust["scheduler.amazonaws.com"].json
   tags               = var.tags
 }
 

@@ -164,12 +164,19 @@ def stack(
         admin_token=ADMIN_TOKEN,
     )
     with ImageResolverClient(server.target, admin_token=ADMIN_TOKEN) as client:
-        current = client.get_rollout()
-        client.set_rollout(
-            percent=10, cdn_enabled=True, expected_revision=current.revision, updated_by="test"
-        )
+        set_flag(client, 10)
         yield {"server": server, "client": client, "target": server.target}
     edge.origin.faults.clear()
+
+
+def set_flag(client: ImageResolverClient, percent: int, enabled: bool = True) -> None:
+    """What an operator's `rollout set` does (compare-and-set on the current revision)."""
+    client.set_rollout(
+        percent=percent,
+        cdn_enabled=enabled,
+        expected_revision=client.get_rollout().revision,
+        updated_by="test",
+    )
 
 
 def probe_args(target: str, keys: list[str], gates: Path, out: Path, *extra: str) -> list[str]:

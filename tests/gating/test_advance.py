@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from image_resolver.gating import audit
-from tests.gating.conftest import probe, probe_args, run, write_logs
+from tests.gating.conftest import probe, probe_args, run, set_flag, write_logs
 
 pytestmark = pytest.mark.usefixtures("admin_token")
 
@@ -163,12 +163,7 @@ def test_usage_mistakes_exit_2_and_leave_the_flag(stack, evidence) -> None:
     code, _, err = run("rollout", "advance", "--to", "101", *evidence["args"])
     assert code == 2 and "between 0 and 100" in err
     client = stack["client"]
-    client.set_rollout(
-        percent=10,
-        cdn_enabled=False,
-        expected_revision=client.get_rollout().revision,
-        updated_by="t",
-    )
+    set_flag(client, 10, enabled=False)
     code, _, err = advance(evidence)
     assert code == 2 and "kill switch is on" in err
     assert client.get_rollout().percent == 10

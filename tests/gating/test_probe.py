@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tests.gating.conftest import probe_args, run
+from tests.gating.conftest import probe_args, run, set_flag
 
 USERS = ("--users", "30")
 
@@ -21,12 +21,7 @@ def keys(put_object, n: int = 10) -> list[str]:
 def test_healthy_probe_covers_both_origins_and_passes(
     stack, put_object, gates_file, tmp_path
 ) -> None:
-    stack["client"].set_rollout(
-        percent=50,
-        cdn_enabled=True,
-        expected_revision=stack["client"].get_rollout().revision,
-        updated_by="t",
-    )
+    set_flag(stack["client"], 50)
     prom = tmp_path / "probe.prom"
     out = tmp_path / "probe.json"
     code, text, err = run(
@@ -52,13 +47,7 @@ def test_healthy_probe_covers_both_origins_and_passes(
 
 
 def all_cdn(stack) -> None:
-    client = stack["client"]
-    client.set_rollout(
-        percent=100,
-        cdn_enabled=True,
-        expected_revision=client.get_rollout().revision,
-        updated_by="t",
-    )
+    set_flag(stack["client"], 100)
 
 
 def test_5xx_burst_fails_the_5xx_check(stack, edge, put_object, gates_file, tmp_path) -> None:

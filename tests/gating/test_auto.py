@@ -4,11 +4,19 @@ soak; a failure injected mid-soak pulls the kill switch with the failed gate as 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 
 from image_resolver.gating import audit
-from tests.gating.conftest import run
+from image_resolver.gating.advance import Gate
+from image_resolver.gating.checks import check
+from image_resolver.gating.config import load
+from image_resolver.gating.evidence import Evidence, Sources
+from tests.gating.conftest import run, set_flag
+from wishlist_images_client import ResolverCallError
 
 pytestmark = pytest.mark.usefixtures("admin_token")
 
@@ -60,3 +68,44 @@ def test_first_step_refused_leaves_the_flag(stack, evidence) -> None:
 def test_bad_soak_is_a_usage_error(stack, evidence) -> None:
     code, _, err = run("rollout", "auto", *evidence["args"], "--soak", "0")
     assert code == 2 and "--soak: " in err
+
+
+class Contended:
+    """Another writer bumps the revision right after each read, `times` times: every
+    compare-and-set of ours loses until then (a real ABORTED from the server)."""
+
+    def __init__(self, client: Any, times: int) -> None:
+        self.client, self.times = client, times
+
+    def get_rollout(self) -> Any:
+        info = self.client.get_rollout()
+        if self.times > 0:
+            self.times -= 1
+            set_flag(self.client, info.percent)
+        return info
+
+    def set_rollout(self, **kwargs: Any) -> Any:
+        return self.client.set_rollout(**kwargs)
+
+
+def _gate(client: Any, gates_file: Path, trail: Path) -> Gate:
+    return Gate(client, load(gates_file), Sources(), trail, "alice", say=lambda _: None)
+
+
+def test_kill_switch_wins_a_race_by_rereading(stack, gates_file, tmp_path) -> None:
+    gate = _gate(Contended(stack["client"], times=2), gates_file, tmp_path / "a.jsonl")
+    failed = Evidence([check("alarm[x]", 1, "==", 0)], {})
+    assert gate.kill(failed, 10) == "rolled-back"
+    assert stack["client"].get_rollout().cdn_enabled is False
+
+
+def test_kill_switch_that_cannot_be_pulled_is_recorded_and_raised(
+    stack, gates_file, tmp_path
+) -> None:
+    trail = tmp_path / "a.jsonl"
+    gate = _gate(Contended(stack["client"], times=99), gates_file, trail)
+    with pytest.raises(ResolverCallError) as err:
+        gate.kill(Evidence([check("alarm[x]", 1, "==", 0)], {}), 10)
+    assert err.value.code == grpc.StatusCode.ABORTED
+    assert audit.read(trail)[-1]["decision"] == "kill-switch-failed"
+    assert stack["client"].get_rollout().cdn_enabled is True

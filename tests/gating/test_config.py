@@ -82,3 +82,15 @@ def test_a_check_without_data_fails_and_says_so() -> None:
 def test_durations_are_shown_as_written() -> None:
     shown = [show_duration(parse_duration(t)) for t in ("1h", "30m", "90s", "0.6s", "2d", "61m")]
     assert shown == ["1h", "30m", "90s", "0.6s", "2d", "61m"]
+
+
+def test_every_source_left_out_is_a_failed_gate_unless_skipped() -> None:
+    from datetime import UTC, datetime
+
+    from image_resolver.gating.evidence import Sources, gather
+
+    evidence = gather(Sources(), load(), datetime.now(UTC))
+    assert [c.name for c in evidence.failed] == ["logs.source", "probe.source", "alarms.source"]
+    skipped = gather(Sources(skip=frozenset({"logs", "alarms"})), load(), datetime.now(UTC))
+    assert [c.name for c in skipped.checks] == ["probe.source"]
+    assert skipped.summary["skipped"] == ["alarms", "logs"]

@@ -29,6 +29,10 @@ MOVED, REFUSED, DRY_RUN, ROLLED_BACK, CONFLICT = (
 )
 
 
+KILL_FAILED = "kill-switch-failed"
+KILL_ATTEMPTS = 3
+
+
 class NotAdvancing(ValueError):
     """The request itself is wrong (not a raise, kill switch on): a usage error, exit 2."""
 
@@ -131,14 +135,15 @@ class Gate:
         return MOVED
 
     def kill(self, evidence: Evidence, percent: int) -> str:
-        """Pull the kill switch whatever the revision now is (retry once on a race):
-        stopping the CDN must not lose to a concurrent writer."""
+        """Pull the kill switch whatever the revision now is (re-read and retry on a race):
+        stopping the CDN must not lose to a concurrent writer. A switch that could not be
+        pulled is recorded as such and raised, never reported as a rollback."""
         import grpc
 
         from wishlist_images_client import ResolverCallError
 
         reason = "; ".join(c.line() for c in evidence.failed)
-        for _ in range(3):
+        for attempt in range(KILL_ATTEMPTS):
             current = self.client.get_rollout()
             try:
                 self.client.set_rollout(
@@ -149,7 +154,15 @@ class Gate:
                 )
                 break
             except ResolverCallError as exc:
-                if exc.code != grpc.StatusCode.ABORTED:
+                if exc.code != grpc.StatusCode.ABORTED or attempt == KILL_ATTEMPTS - 1:
+                    self.record(
+                        "auto",
+                        KILL_FAILED,
+                        evidence,
+                        at_percent=percent,
+                        reason=reason,
+                        error=f"{exc.code.name}: {exc.message}",
+                    )
                     raise
         self.record("auto", ROLLED_BACK, evidence, at_percent=percent, reason=reason)
         self.say(f"ROLLED BACK: kill switch pulled at {percent}% (CDN off for everyone): {reason}")

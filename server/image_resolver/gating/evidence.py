@@ -61,7 +61,10 @@ def gather(sources: Sources, config: GateConfig, now: datetime) -> Evidence:
             checks += got
         else:
             checks.append(check("probe.source", None, "==", 1, "give --probe-results FILE"))
-    if "alarms" not in sources.skip and sources.cloudwatch is not None:
-        got, summary["alarms"] = alarm_checks(sources.cloudwatch(), config)
-        checks += got
+    if "alarms" not in sources.skip:
+        if sources.cloudwatch is not None:
+            got, summary["alarms"] = alarm_checks(sources.cloudwatch(), config)
+            checks += got
+        else:
+            checks.append(check("alarms.source", None, "==", 1, "no CloudWatch client"))
     return Evidence(checks, summary)

@@ -179,7 +179,9 @@ def set_flag(client: ImageResolverClient, percent: int, enabled: bool = True) ->
     )
 
 
-def probe_args(target: str, keys: list[str], gates: Path, out: Path, *extra: str) -> list[str]:
+def probe_args(
+    target: str, keys: list[str], gates: Path, out: Path | str, *extra: str
+) -> list[str]:
     args = [
         "probe",
         "--target",

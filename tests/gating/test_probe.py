@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 from tests.gating.conftest import probe_args, run, set_flag
@@ -163,11 +162,9 @@ def test_results_to_s3_and_a_pushgateway(stack, put_object, gates_file, local_aw
                 stack["target"],
                 keys(put_object, 2),
                 gates_file,
-                Path("unused"),
+                "s3://probe-results/probe/eu/latest.json",
                 "--users",
                 "10",
-                "--json-out",
-                "s3://probe-results/probe/eu/latest.json",
                 "--s3-endpoint-url",
                 local_aws.endpoint,
                 "--instance",
@@ -186,14 +183,14 @@ def test_results_to_s3_and_a_pushgateway(stack, put_object, gates_file, local_aw
     assert b"image_probe_hit_ratio " in body
 
 
-def test_results_that_cannot_be_written_exit_3(stack, put_object, gates_file) -> None:
+def test_results_that_cannot_be_written_exit_3(stack, put_object, gates_file, tmp_path) -> None:
     all_cdn(stack)
     code, _, err = run(
         *probe_args(
             stack["target"],
             keys(put_object, 1),
             gates_file,
-            Path("unused"),
+            tmp_path / "probe.json",
             "--users",
             "2",
             "--push-gateway",

@@ -201,3 +201,26 @@ variable "tags" {
   type        = map(string)
   default     = { app = "wishlist-image-cdn" }
 }
+
+variable "probe" {
+  description = "Scheduled `image-resolver probe` (EventBridge Scheduler -> Fargate task) for accounts without a Kubernetes cluster; null = off. Runs in this module's region; other regions: deploy/cloudformation/image-probe.yaml."
+  type = object({
+    image              = string
+    resolver_target    = string
+    keys               = list(string)
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+    schedule           = optional(string, "rate(5 minutes)")
+    log_retention_days = optional(number, 30)
+  })
+  default = null
+
+  validation {
+    condition     = var.probe == null ? true : can(regex("^[a-z0-9.:/_-]+@sha256:[0-9a-f]{64}$", var.probe.image))
+    error_message = "probe.image: pin the image by digest (registry/repo@sha256:...)."
+  }
+  validation {
+    condition     = var.probe == null ? true : length(var.probe.keys) > 0 && length(var.probe.subnet_ids) > 0
+    error_message = "probe.keys and probe.subnet_ids: name at least one."
+  }
+}

@@ -158,6 +158,14 @@ def tls_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-key", help="PEM key of --tls-cert")
 
 
+def client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target", help=f"host:port (default: IMAGE_RESOLVER_TARGET or {DEFAULT_TARGET})"
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
+    tls_args(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="image-resolver", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,13 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="gRPC port (default: GRPC_PORT or 50051)")
     serve.add_argument("--host", help="address to bind (default: GRPC_HOST or [::])")
     serve.set_defaults(func=cmd_serve)
-
-    def client_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--target", help=f"host:port (default: IMAGE_RESOLVER_TARGET or {DEFAULT_TARGET})"
-        )
-        p.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
-        tls_args(p)
 
     resolve = sub.add_parser("resolve", help="resolve one key or legacy URL on a running server")
     resolve.add_argument("ref")
@@ -200,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     setp.add_argument("--by", default=os.environ.get("USER") or _user(), help="who (audit trail)")
     client_args(setp)
     setp.set_defaults(func=cmd_rollout_set)
+    _register_gated(rsub)
 
     inval = sub.add_parser("invalidate", help="purge keys/URLs from CloudFront (needs ADMIN_TOKEN)")
     inval.add_argument("refs", nargs="+")
@@ -208,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     inval.set_defaults(func=cmd_invalidate)
 
     _register_logs(sub)
+    from image_resolver.probe.cli import register as register_probe
+
+    register_probe(sub, client_args)
     return parser
 
 
@@ -216,6 +221,13 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def _register_gated(rsub: Any) -> None:
+    """`rollout advance|auto`: the evidence-gated steps (image_resolver.gating)."""
+    from image_resolver.gating.cli import register
+
+    register(rsub, client_args)
 
 
 def _register_logs(sub: Any) -> None:

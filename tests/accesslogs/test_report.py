@@ -115,6 +115,17 @@ def test_since_until_window(log_file: Path, records: list[synth.Record]) -> None
     assert rep["cost"]["observed_hours"] == pytest.approx(3.5)
 
 
+def test_empty_window_reports_zeros_not_a_traceback(log_file: Path) -> None:
+    """count_if over no rows is NULL in DuckDB; the report once crashed on it."""
+    rep = report_json(str(log_file), "--since", "2030-01-01")
+    s = rep["summary"]
+    assert (s["requests"], s["hits"], s["misses"], s["status_5xx"]) == (0, 0, 0, 0)
+    assert s["hit_ratio"] is None
+    code, out, err = run_cli(str(log_file), "--since", "2030-01-01")
+    assert (code, err) == (0, "")
+    assert "requests      0" in out
+
+
 def test_malformed_and_truncated_last_line_are_counted(
     tmp_path: Path, records: list[synth.Record]
 ) -> None:

@@ -2,20 +2,7 @@
 # deploy/check.sh runs it (fmt, init -backend=false, validate, test) where terraform exists.
 
 mock_provider "aws" {
-  # Without these, mocks return random strings: the us-east-1 precondition would fail and every
-  # policy document would be unparsable.
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source = "./tests/mocks"
 }
 
 # Known ARNs/ids at plan time for the resources the assertions look through.

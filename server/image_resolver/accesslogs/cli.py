@@ -10,9 +10,9 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import duckdb
 
@@ -20,6 +20,7 @@ from image_resolver.accesslogs import duckdb_engine, report, sources
 from image_resolver.accesslogs.render import to_json, to_text
 
 EXIT_USAGE = 2
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -51,6 +52,34 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_report)
 
 
+def build_report(
+    paths: Sequence[str],
+    window: duckdb_engine.Window,
+    *,
+    endpoint_url: str | None = None,
+    memory_limit: str = "192MB",
+    threads: int = 0,
+    scratch_dir: Path | None = None,
+    extra: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
+) -> tuple[dict[str, Any], T | None]:
+    """Collect, load, query: the report dict, plus what `extra` computed on the loaded logs
+    (e.g. the rollout gates' per-region percentiles). Raises UsageError, SourceError,
+    duckdb.Error."""
+    with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=scratch_dir) as tmp:
+        scratch = Path(tmp)
+        found = sources.collect(paths, scratch, endpoint_url=endpoint_url)
+        con = duckdb_engine.connect(
+            scratch / "report.duckdb", memory_limit=memory_limit, threads=threads
+        )
+        try:
+            stats = duckdb_engine.load(con, found.files, scratch)
+            results = duckdb_engine.run_queries(con, window)
+            more = extra(con) if extra is not None else None
+        finally:
+            con.close()
+    return report.build(results, stats, window, skipped=found.skipped), more
+
+
 def run_report(args: argparse.Namespace) -> int:
     """Collect files, load them into DuckDB, run the shared queries, print."""
     try:
@@ -60,18 +89,14 @@ def run_report(args: argparse.Namespace) -> int:
         )
         if window.since and window.until and window.since >= window.until:
             raise UsageError("--since must be before --until")
-        with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=args.scratch_dir) as tmp:
-            scratch = Path(tmp)
-            found = sources.collect(args.paths, scratch, endpoint_url=args.endpoint_url)
-            con = duckdb_engine.connect(
-                scratch / "report.duckdb", memory_limit=args.memory_limit, threads=args.threads
-            )
-            try:
-                stats = duckdb_engine.load(con, found.files, scratch)
-                results = duckdb_engine.run_queries(con, window)
-            finally:
-                con.close()
-        rep = report.build(results, stats, window, skipped=found.skipped)
+        rep, _ = build_report(
+            args.paths,
+            window,
+            endpoint_url=args.endpoint_url,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+            scratch_dir=args.scratch_dir,
+        )
     except (UsageError, sources.SourceError) as exc:
         print(f"image-resolver logs report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

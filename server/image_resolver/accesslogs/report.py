@@ -128,7 +128,9 @@ def build(
 ) -> dict[str, Any]:
     """Assemble the report dict (also the ``--json`` output) from query results."""
     summary = dict(results["summary"][0])
-    hits, misses = int(summary["hits"]), int(summary["misses"])
+    for count in ("requests", "bytes", "hits", "misses", "status_4xx", "status_5xx"):
+        summary[count] = int(summary[count] or 0)  # count_if over no rows is NULL in DuckDB
+    hits, misses = summary["hits"], summary["misses"]
     summary["cacheable"] = hits + misses
     summary["hit_ratio"] = ratio(hits, hits + misses)
     locs = edge_locations()

@@ -41,13 +41,13 @@ def test_cronjob_is_hardened_and_runs_a_real_probe_command(k8s: dict[str, Any]) 
 
 def test_network_policy_lets_only_the_probe_pods_in_besides_the_api(k8s: dict[str, Any]) -> None:
     rules = k8s["NetworkPolicy/image-resolver"]["spec"]["ingress"]
-    probe_rules = [r for r in rules if r["from"][0].get("podSelector")]
-    assert probe_rules == [
-        {
-            "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "image-probe"}}}],
-            "ports": [{"port": 50051, "protocol": "TCP"}],
-        }
-    ]
+    pod_rules = {
+        r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]: r["ports"]
+        for r in rules
+        if r["from"][0].get("podSelector")
+    }
+    grpc = [{"port": 50051, "protocol": "TCP"}]
+    assert pod_rules == {"wishlist-api": grpc, "image-probe": grpc}
 
 
 def test_cfn_lint_probe_template() -> None:

@@ -14,15 +14,15 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import jwt
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security.utils import get_authorization_scheme_param
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from wishlist_api import cursor
-from wishlist_api.auth import Authenticator, AuthError
-from wishlist_api.deps import Images, Repo, RequestId
+from wishlist_api.auth import AuthError
+from wishlist_api.deps import Auth, Images, Repo, RequestId, Settings
 from wishlist_api.errors import ApiError
 from wishlist_api.routes import page_of
 from wishlist_api.schemas import ItemPage
@@ -36,18 +36,20 @@ static_files = StaticFiles(directory=_HERE / "static")
 router = APIRouter(include_in_schema=False)
 
 
-async def _page_user(request: Request) -> str | None:
+async def page_user(request: Request, authenticator: Auth) -> str | None:
     """The user of a page request: bearer header first, then the session cookie."""
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
     if scheme.lower() != "bearer":
         token = request.cookies.get(SESSION_COOKIE, "")
     if not token:
         return None
-    authenticator: Authenticator = request.app.state.authenticator
     try:
         return await authenticator.user_id(token)
     except AuthError:
         return None
+
+
+PageUser = Annotated[str | None, Depends(page_user)]
 
 
 def _origin(url: str) -> str:
@@ -90,6 +92,8 @@ async def home() -> RedirectResponse:
 @router.get("/gallery", response_class=HTMLResponse)
 async def gallery(
     request: Request,
+    *,
+    user: PageUser,
     repo: Repo,
     images: Images,
     request_id: RequestId,
@@ -97,7 +101,6 @@ async def gallery(
         str | None, Query(alias="cursor", max_length=cursor.MAX_CURSOR_CHARS)
     ] = None,
 ) -> HTMLResponse:
-    user = await _page_user(request)
     if user is None:
         signed_out: HTMLResponse = templates.TemplateResponse(
             request,
@@ -125,18 +128,17 @@ async def gallery(
 
 
 @router.post("/session", status_code=204, response_class=Response)
-async def sign_in(request: Request) -> Response:
+async def sign_in(request: Request, authenticator: Auth, settings: Settings) -> Response:
     """Exchange the bearer JWT (Authorization header) for an HttpOnly session cookie."""
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthenticated", "bearer token required")
-    authenticator: Authenticator = request.app.state.authenticator
     try:
         await authenticator.user_id(token)
     except AuthError as exc:
         raise ApiError(401, "unauthenticated", str(exc)) from None
     response = Response(status_code=204)
-    set_session_cookie(request, response, token)
+    set_session_cookie(response, token, secure=settings.session_cookie_secure)
     return response
 
 
@@ -147,7 +149,7 @@ async def sign_out() -> RedirectResponse:
     return response
 
 
-def set_session_cookie(request: Request, response: Response, token: str) -> None:
+def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
     """The cookie lives no longer than the token (and at most 12 h)."""
     exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
     max_age = MAX_SESSION_SECONDS
@@ -160,5 +162,5 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
         path="/",
         httponly=True,
         samesite="strict",
-        secure=request.app.state.settings.session_cookie_secure,
+        secure=secure,
     )

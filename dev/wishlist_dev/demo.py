@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from image_resolver.config import load_settings as load_resolver_settings
@@ -157,9 +157,9 @@ def _port_free(port: int) -> bool:
 def _add_demo_sign_in(app: FastAPI, token: str) -> None:
     """One click (or the printed link) signs the browser in as demo-user. Demo only."""
 
-    async def sign_in(request: Request) -> RedirectResponse:
+    async def sign_in() -> RedirectResponse:
         response = RedirectResponse("/gallery", status_code=303)
-        set_session_cookie(request, response, token)
+        set_session_cookie(response, token, secure=False)  # the demo is plain HTTP
         return response
 
     app.add_api_route(DEMO_SIGN_IN, sign_in, methods=["GET", "POST"], include_in_schema=False)

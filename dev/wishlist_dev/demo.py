@@ -14,6 +14,7 @@ import shlex
 import signal
 import socket
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -21,6 +22,8 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from image_resolver.config import load_settings as load_resolver_settings
+from image_resolver.rollout.decision import RolloutState
+from image_resolver.rollout.file_store import FileStore
 from wishlist_api.app import create_app
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.migrate import upgrade
@@ -77,6 +80,10 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
         domain = f"{DEMO_CDN_HOST}:{edge.http_port}"
         admin_token = secrets.token_urlsafe(32)
         rollout_file = _fresh(state / "rollout.json")
+        # A store that exists: a missing one is (rightly) reported unhealthy by the resolver.
+        FileStore(rollout_file).compare_and_set(
+            0, RolloutState(100, revision=1, updated_by="wishlist-dev demo", updated_at=_now())
+        )
         resolver = EmbeddedResolver(
             load_resolver_settings(
                 cloudfront_distribution_domain=domain,
@@ -143,6 +150,10 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
         aws.stop()
         print("demo stopped", flush=True)
     return 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _port_free(port: int) -> bool:

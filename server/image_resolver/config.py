@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Literal
 
 from pydantic import (
@@ -23,6 +24,8 @@ __all__ = ["ConfigError", "Settings", "load_settings", "start_up"]
 PLACEHOLDER_CDN_DOMAIN = "d111111abcdef8.cloudfront.net"
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 MIN_ADMIN_TOKEN = 32
+
+MAX_SOCKET_PATH = 107
 
 
 class Settings(BaseSettings):
@@ -49,6 +52,9 @@ class Settings(BaseSettings):
 
     grpc_host: str = "[::]"
     grpc_port: int = Field(50051, ge=0, le=65535)
+    # Sidecar: also serve gRPC on this Unix socket (plaintext: the file's permissions guard it,
+    # and the admin API keeps refusing plaintext unless ADMIN_ALLOW_PLAINTEXT).
+    grpc_unix_socket: str | None = None
     metrics_port: int = Field(9464, ge=0, le=65535)
     # Unset: the gRPC host, so a resolver bound to loopback does not expose /metrics.
     metrics_host: str | None = None
@@ -118,6 +124,17 @@ class Settings(BaseSettings):
         from image_resolver.edge_purge import check_purge_url
 
         return check_purge_url(str(value))
+
+    @field_validator("grpc_unix_socket", mode="before")
+    @classmethod
+    def _socket_path_fits(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        path = str(value)
+        # sun_path holds 108 bytes with the NUL; a relative path would depend on the cwd.
+        if not PurePosixPath(path).is_absolute() or len(path.encode()) > MAX_SOCKET_PATH:
+            raise ValueError(f"must be an absolute path of at most {MAX_SOCKET_PATH} bytes")
+        return path
 
     @field_validator("allowed_key_prefix")
     @classmethod

@@ -230,6 +230,10 @@ async def start(
         bound = server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"cannot bind {host}:{port}")
+    if settings.grpc_unix_socket is not None and not server.add_insecure_port(
+        f"unix:{settings.grpc_unix_socket}"
+    ):
+        raise OSError(f"cannot bind unix:{settings.grpc_unix_socket}")
     await server.start()
     for name in ("", *services):
         await health_servicer.set(name, SERVING)
@@ -263,6 +267,7 @@ def _describe(settings: Settings, running: RunningServer) -> dict[str, object]:
         "rollout_store": running.components.rollout.health().store,
         "rollout_percent": running.components.rollout.state.percent,
         "admin_api": settings.admin_token is not None,
+        "unix_socket": settings.grpc_unix_socket or "(off)",
         "metrics_port": settings.metrics_port or "(off)",
         "metrics_host": settings.metrics_bind_host,
         "tls": "mutual" if settings.grpc_tls_client_ca_file else bool(settings.grpc_tls_cert_file),

@@ -10,6 +10,8 @@ import yaml
 from tests.deploy.conftest import K8S_DIR
 
 Docs = dict[str, dict[str, Any]]
+# Alternatives applied on top of the base by choice, so the root kustomization leaves them out.
+OPTIONAL_LAYOUTS = {"sidecar"}
 
 
 @pytest.fixture
@@ -108,6 +110,7 @@ def test_each_kustomization_lists_exactly_its_folder() -> None:
         folder = kustomization.parent
         listed = set(yaml.safe_load(kustomization.read_text())["resources"])
         present = {p.name for p in folder.iterdir() if p.name != "kustomization.yaml"}
+        present -= OPTIONAL_LAYOUTS if folder == K8S_DIR else set()
         assert listed == present, folder
 
 
@@ -156,3 +159,16 @@ def test_api_is_hardened_and_selected_by_its_service_pdb_and_policy(
     ingress = k8s["NetworkPolicy/image-resolver"]["spec"]["ingress"]
     grpc_from = next(r["from"] for r in ingress if r["ports"][0]["port"] == 50051)
     assert grpc_from[0]["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_sidecar_layout_shares_the_resolver_socket_on_an_emptydir(k8s: Docs) -> None:
+    spec = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in spec["containers"]}
+    env = {n: {e["name"]: e.get("value") for e in c["env"]} for n, c in containers.items()}
+    socket = env["image-resolver"]["GRPC_UNIX_SOCKET"]
+    assert env["wishlist-api"]["RESOLVER_TARGET"] == f"unix://{socket}"
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "resolver-socket"]
+    assert volume["emptyDir"]["medium"] == "Memory"
+    for container in containers.values():
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert socket.startswith(mounts["resolver-socket"] + "/")

@@ -49,7 +49,9 @@ def create_app(
             app.state.images = images
         elif settings.images_enabled:
             client = AsyncImageResolverClient(
-                settings.resolver_target, timeout=settings.resolver_timeout_seconds
+                settings.resolver_target,
+                timeout=settings.resolver_timeout_seconds,
+                credentials=settings.resolver_credentials(),
             )
             app.state.images = ResolverImageUrls(client, settings.resolver_timeout_seconds)
         else:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import grpc
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
@@ -11,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from wishlist_api.db import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LOCK_TIMEOUT, make_engine
+from wishlist_images_client import tls_credentials
 from wishlist_runtime.settings import ConfigError, build_settings
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/wishlist.db"
@@ -61,6 +64,13 @@ class ApiSettings(DatabaseSettings):
     resolver_timeout_seconds: float = Field(0.25, gt=0, le=10)
     # Off: items come back with imageStatus "disabled" and no RPC (kill switch, benchmark).
     images_enabled: bool = True
+    # TLS to the resolver (its GRPC_TLS_*), on when any of these is set: the CA that signed
+    # the resolver's certificate (unset: the system roots), and this API's certificate and
+    # key for a resolver that requires mTLS (GRPC_TLS_CLIENT_CA_FILE).
+    resolver_tls: bool = False
+    resolver_tls_ca: Path | None = None
+    resolver_tls_cert: Path | None = None
+    resolver_tls_key: Path | None = None
 
     # Bearer JWTs: HS256 with JWT_SECRET, or RS256 with JWT_PUBLIC_KEY (PEM) or JWT_JWKS_URL.
     jwt_secret: SecretStr | None = None
@@ -92,6 +102,37 @@ class ApiSettings(DatabaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("resolver_tls_ca", "resolver_tls_cert", "resolver_tls_key", mode="before")
+    @classmethod
+    def _readable_pem(cls, value: Any) -> Any:
+        """Read once at start-up, so a missing, unreadable or non-PEM file is one line and
+        exit 2 here rather than a handshake failure on every page later."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            pem = Path(value).read_bytes()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ValueError(f"cannot read the file ({reason})") from None
+        if b"-----BEGIN " not in pem:
+            raise ValueError("is not a PEM file")
+        return value
+
+    @model_validator(mode="after")
+    def _client_certificate_with_its_key(self) -> ApiSettings:
+        if self.resolver_tls_cert is not None and self.resolver_tls_key is None:
+            raise ValueError("RESOLVER_TLS_KEY is missing: RESOLVER_TLS_CERT needs its key")
+        if self.resolver_tls_key is not None and self.resolver_tls_cert is None:
+            raise ValueError("RESOLVER_TLS_CERT is missing: RESOLVER_TLS_KEY needs its certificate")
+        return self
+
+    def resolver_credentials(self) -> grpc.ChannelCredentials | None:
+        """TLS credentials for the resolver channel; None: plaintext (loopback, socket, mesh)."""
+        files = (self.resolver_tls_ca, self.resolver_tls_cert, self.resolver_tls_key)
+        if not self.resolver_tls and all(f is None for f in files):
+            return None
+        return tls_credentials(*files)
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ApiSettings:

@@ -29,7 +29,8 @@ Errors are always `{"error": {"code", "message", "details"?}}`: 400 `malformed_j
 401 `unauthenticated`, 403 `forbidden`, 404 `not_found` (other users' items too),
 413 `payload_too_large` (bodies over 16 KiB by default), 422 `validation_failed` (body,
 query or path; `details` lists fields), 503 `resolver_unavailable` (uploads only; reads
-degrade to `imageStatus: unavailable`), 503 `database_unavailable` (with `Retry-After`).
+degrade to `imageStatus: unavailable`), 503 `database_unavailable` and 503
+`auth_unavailable` (the JWKS endpoint is down; both with `Retry-After`).
 """
 
 

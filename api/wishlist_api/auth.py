@@ -5,19 +5,35 @@ cannot choose its own (no "none", no HS256-signed-with-the-public-key confusion)
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import jwt
 from jwt.types import Options
 
+from wishlist_api.errors import RETRY_AFTER_SECONDS, ApiError
 from wishlist_api.models import MAX_USER_ID_CHARS
 from wishlist_api.settings import ApiSettings
 
 MAX_TOKEN_CHARS = 8192
+log = logging.getLogger(__name__)
 
 
 class AuthError(Exception):
     """Why a request is not authenticated; the message is safe to return (no token echo)."""
+
+
+class AuthUnavailable(ApiError):
+    """The JWKS endpoint failed or timed out: the server's problem, not the token's, so
+    503 + Retry-After (a 401 would send a client with a good token to sign in again)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "auth_unavailable",
+            "token signing keys are unavailable; retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
 
 class Authenticator:
@@ -36,7 +52,12 @@ class Authenticator:
             self._key = settings.jwt_public_key
         else:
             self._algorithms = ["RS256"]
-            self._jwks = jwt.PyJWKClient(str(settings.jwt_jwks_url), cache_keys=True, lifespan=300)
+            self._jwks = jwt.PyJWKClient(
+                str(settings.jwt_jwks_url),
+                cache_keys=True,
+                lifespan=300,
+                timeout=settings.jwt_jwks_timeout_seconds,
+            )
         if self._audience is None:
             self._options["verify_aud"] = False
 
@@ -73,5 +94,9 @@ class Authenticator:
         assert jwks is not None
         try:  # blocking fetch (cached for 5 minutes): keep it off the event loop
             return (await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)).key
+        except jwt.PyJWKClientConnectionError as exc:
+            # The cause's class only: its text carries the JWKS URL.
+            log.warning("JWKS fetch failed: %s", type(exc.__cause__ or exc).__name__)
+            raise AuthUnavailable() from None
         except (jwt.PyJWKClientError, jwt.InvalidTokenError):
             raise AuthError("token is not valid") from None

@@ -9,6 +9,7 @@ Status policy (also in the OpenAPI description):
   500 `internal` (a bug; logged, never a traceback).
 - 503 `database_unavailable` + Retry-After: the database is locked past its timeout,
   down or out of connections. Transient, so clients and proxies may retry; never 500.
+- 503 `auth_unavailable` + Retry-After: the JWKS endpoint failed or timed out (auth.py).
 """
 
 from __future__ import annotations

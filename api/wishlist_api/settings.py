@@ -19,6 +19,7 @@ from wishlist_runtime.settings import ConfigError, build_settings
 DEFAULT_SQLITE_URL = "sqlite:///./var/wishlist.db"
 # The largest legitimate JSON body (a title, an upload key) is well under 1 KiB.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
+DEFAULT_JWKS_TIMEOUT = 5.0
 _S = TypeVar("_S", bound=BaseSettings)
 
 
@@ -79,6 +80,9 @@ class ApiSettings(DatabaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+    # One JWKS fetch (a socket timeout; PyJWT's own is 30 s): an identity provider that hangs
+    # gives 503 auth_unavailable after this long instead of holding every request.
+    jwt_jwks_timeout_seconds: float = Field(DEFAULT_JWKS_TIMEOUT, gt=0, le=30)
 
     # The gallery's session cookie is Secure (HTTPS only) unless turned off for plain-HTTP demos.
     session_cookie_secure: bool = True
@@ -133,6 +137,12 @@ class ApiSettings(DatabaseSettings):
         if not self.resolver_tls and all(f is None for f in files):
             return None
         return tls_credentials(*files)
+
+    @field_validator("jwt_jwks_timeout_seconds", mode="before")
+    @classmethod
+    def _empty_timeout_is_default(cls, value: Any) -> Any:
+        """Same rule as the other JWT_* variables: empty means unset."""
+        return DEFAULT_JWKS_TIMEOUT if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _one_key_source(self) -> ApiSettings:

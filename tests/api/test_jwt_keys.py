@@ -92,17 +92,21 @@ def test_rs256_with_a_pem_public_key_and_an_empty_secret(
 
 
 class _JwksServer:
-    """A JWKS document on loopback, counting how often it is fetched."""
+    """A JWKS document on loopback, counting how often it is fetched; `delay` holds each
+    answer that long (a hung identity provider), `status` answers with another status."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], delay: float = 0, status: int = 200) -> None:
         body = json.dumps(document).encode()
         self.fetches = 0
+        self._closing = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.fetches += 1
-                self.send_response(200)
+                if outer._closing.wait(delay):
+                    return
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -116,6 +120,7 @@ class _JwksServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -143,3 +148,59 @@ def test_rs256_with_a_jwks_url_and_empty_secret_and_key(
         assert_error(_list(api, _rs256(key, "u-jwks", kid="other")), 401, "unauthenticated")
     finally:
         jwks.close()
+
+
+def _jwk(key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    jwk: dict[str, Any] = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    return jwk | {"kid": "k-1", "use": "sig", "alg": "RS256"}
+
+
+@pytest.mark.parametrize(
+    ("timeout_env", "delay", "status", "within"),
+    [
+        ("", 12.0, 200, (4.0, 8.0)),  # the default: about 5 s, not PyJWT's 30 s
+        ("1", 12.0, 200, (0.5, 3.0)),
+        ("1", 0.0, 500, (0.0, 3.0)),
+    ],
+    ids=["hangs, default timeout", "hangs, JWT_JWKS_TIMEOUT_SECONDS=1", "answers 500"],
+)
+def test_a_jwks_outage_is_a_fast_503_with_retry_after_not_a_401(
+    env_api: Callable[..., BackgroundApi],
+    monkeypatch: pytest.MonkeyPatch,
+    timeout_env: str,
+    delay: float,
+    status: int,
+    within: tuple[float, float],
+) -> None:
+    """The identity provider being down is the server's problem, not the token's: a 401
+    would tell clients to sign in again; 503 + Retry-After tells them to retry."""
+    key = _private_key()
+    jwks = _JwksServer({"keys": [_jwk(key)]}, delay=delay, status=status)
+    monkeypatch.setenv("JWT_JWKS_TIMEOUT_SECONDS", timeout_env)
+    try:
+        api = env_api(JWT_JWKS_URL=jwks.url)
+        started = time.monotonic()
+        resp = httpx.get(
+            f"{api.url}/api/wishlist",
+            headers={"Authorization": f"Bearer {_rs256(key, 'u-jwks', kid='k-1')}"},
+            timeout=20,
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        jwks.close()
+    error = assert_error(resp, 503, "auth_unavailable")
+    assert resp.headers["Retry-After"] == "2"
+    assert "127.0.0.1" not in str(error["message"])  # the JWKS URL is not echoed
+    assert within[0] <= elapsed < within[1], elapsed
+    assert jwks.fetches == 1
+
+
+def test_jwks_timeout_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in JWT_VARS:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("JWT_JWKS_URL", "https://idp.example/.well-known/jwks.json")
+    assert load_settings().jwt_jwks_timeout_seconds == 5
+    for bad in ("0", "31", "soon"):
+        monkeypatch.setenv("JWT_JWKS_TIMEOUT_SECONDS", bad)
+        with pytest.raises(ConfigError, match="JWT_JWKS_TIMEOUT_SECONDS"):
+            load_settings()

@@ -63,12 +63,38 @@ def test_admin_token_comes_from_a_secret(k8s: Docs, container: dict[str, Any]) -
     assert refs == ["image-resolver-env"]
 
 
-def test_configmap_carries_the_rollout_store(k8s: Docs) -> None:
+def test_configmap_carries_the_rollout_settings(k8s: Docs) -> None:
     data = k8s["ConfigMap/image-resolver-env"]["data"]
-    assert data["ROLLOUT_STORE"] == "dynamodb://wishlist-image-cdn-rollout/rollout"
+    assert "ROLLOUT_STORE" in data  # which store: test_every_rollout_store_is_writable_never_ssm
     assert data["CDN_ROLLOUT_PERCENT"] == "0"
     assert data["GRPC_PORT"] == "50051"
     assert all(isinstance(v, str) for v in data.values())
+
+
+def _env_values(k8s: Docs, name: str) -> dict[str, str]:
+    """Every value a manifest gives the variable `name`: ConfigMap data and container env
+    (init containers, CronJobs and the sidecar layout included), by where it is set."""
+    found: dict[str, str] = {}
+    for doc_name, doc in k8s.items():
+        if doc["kind"] == "ConfigMap" and name in doc.get("data", {}):
+            found[doc_name] = str(doc["data"][name])
+        spec = doc.get("spec", {})
+        pod = spec.get("jobTemplate", {}).get("spec", spec).get("template", {}).get("spec", {})
+        for container in pod.get("initContainers", []) + pod.get("containers", []):
+            for env in container.get("env", []):
+                if env["name"] == name and "value" in env:
+                    found[f"{doc_name}/{container['name']}"] = str(env["value"])
+    return found
+
+
+def test_every_rollout_store_is_writable_never_ssm(k8s: Docs) -> None:
+    """SSM is read-only to the service (SetRollout answers FAILED_PRECONDITION, the kill
+    switch included): a manifest must point at the DynamoDB table the stacks create."""
+    stores = _env_values(k8s, "ROLLOUT_STORE")
+    assert stores, "no manifest sets ROLLOUT_STORE: replicas would each keep their own flag"
+    for where, store in stores.items():
+        assert not store.lower().startswith("ssm:"), f"{where}: {store} is read-only"
+        assert store == "dynamodb://wishlist-image-cdn-rollout/rollout", where
 
 
 def test_hpa_targets_the_deployment(k8s: Docs) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import K8S_DIR
+from tests.deploy.conftest import K8S_DIR, Terraform
 
 Docs = dict[str, dict[str, Any]]
 # Alternatives applied on top of the base by choice, so the root kustomization leaves them out.
@@ -198,3 +198,46 @@ def test_sidecar_layout_shares_the_resolver_socket_on_an_emptydir(k8s: Docs) -> 
     for container in containers.values():
         mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
         assert socket.startswith(mounts["resolver-socket"] + "/")
+
+
+def test_sidecar_pod_runs_as_the_account_the_irsa_role_trusts(
+    k8s: Docs, cfn: dict[str, Any], tf: Terraform
+) -> None:
+    """One service account per pod: the resolver's, the one the stacks' role trusts."""
+    spec = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]["spec"]
+    name = spec["serviceAccountName"]
+    account = k8s[f"ServiceAccount/{name}"]
+    assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
+    assert name == cfn["Parameters"]["ServiceAccountName"]["Default"]
+    assert name == tf.variables["service_account_name"]["default"]
+    assert (
+        account["metadata"]["namespace"] == cfn["Parameters"]["ServiceAccountNamespace"]["Default"]
+    )
+    assert spec["automountServiceAccountToken"] is False
+
+
+def test_sidecar_keeps_the_resolvers_role_out_of_the_api_container(k8s: Docs) -> None:
+    """IRSA's webhook injects the role into every container not listed in skip-containers;
+    the API needs no AWS, so every container but the resolver is listed."""
+    template = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]
+    names = {c["name"] for c in template["spec"]["containers"]}
+    skipped = template["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"]
+    assert {n.strip() for n in skipped.split(",")} == names - {"image-resolver"}
+    assert "image-resolver" in names
+
+
+def test_sidecar_network_policy_selects_its_pods_and_opens_only_http_and_metrics(
+    k8s: Docs,
+) -> None:
+    template = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]
+    policy = k8s["NetworkPolicy/wishlist-api-sidecar"]["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
+    opened = {p["port"] for rule in policy["ingress"] for p in rule["ports"]}
+    declared = {
+        p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])
+    }
+    assert opened == declared == {8080, 9464}
+    # The base policies select other pods: none of them applies to the sidecar layout.
+    for base in ("NetworkPolicy/image-resolver", "NetworkPolicy/wishlist-api"):
+        selector = k8s[base]["spec"]["podSelector"]["matchLabels"]
+        assert not selector.items() <= template["metadata"]["labels"].items(), base

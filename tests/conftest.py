@@ -46,6 +46,8 @@ def make_settings(local_aws: LocalAws) -> Callable[..., Settings]:
             "grpc_port": 0,
             "metrics_port": 0,
             "log_format": "text",
+            # The product starts dark (0%); most tests want every user on the CDN.
+            "cdn_rollout_percent": 100,
         }
         values.update(overrides)
         return load_settings(**values)

@@ -178,10 +178,9 @@ class Settings(BaseSettings):
     @property
     def initial_percent(self) -> int:
         """The rollout served until the store has been read (reported unhealthy meanwhile):
-        all-in on a configured CDN, else none; CDN_ROLLOUT_PERCENT overrides it."""
-        if self.cdn_rollout_percent is not None:
-            return self.cdn_rollout_percent
-        return 100 if self.cdn_configured else 0
+        CDN_ROLLOUT_PERCENT, else 0. Start dark, CDN domain or not: the story ramps
+        10 -> 50 -> 100 on evidence, so a new distribution gets no traffic by default."""
+        return self.cdn_rollout_percent if self.cdn_rollout_percent is not None else 0
 
 
 def _is_port(text: str) -> bool:

@@ -285,6 +285,11 @@ async def serve(settings: Settings, session: Any = None) -> None:
     metrics.serve(settings.metrics_port, settings.metrics_bind_host)
     if not settings.cdn_configured:
         log.warning("CLOUDFRONT_DISTRIBUTION_DOMAIN is not set: serving S3 URLs only")
+    elif settings.rollout_store is None and settings.initial_percent == 0:
+        log.warning(
+            "CDN rollout is at 0% and there is no ROLLOUT_STORE: serving S3 URLs only "
+            "(set CDN_ROLLOUT_PERCENT, or a store and `rollout set`)"
+        )
     log.info("image-resolver serving", extra=_describe(settings, running))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

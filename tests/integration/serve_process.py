@@ -40,20 +40,23 @@ def serve_process(
     *,
     base_env: Mapping[str, str] = os.environ,
     startup_log: list[str] | None = None,
-    **env: str,
+    **env: str | None,
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """A resolver on 127.0.0.1 (free port) using moto at `endpoint`; yields (proc, port).
-    `startup_log` receives the log lines up to "image-resolver serving"."""
-    full_env = {
+    `startup_log` receives the log lines up to "image-resolver serving". A variable given
+    as None is removed (e.g. CDN_ROLLOUT_PERCENT=None for the product's default)."""
+    merged = {
         **base_env,
         **({"S3_ENDPOINT_URL": endpoint} if endpoint else {}),
         "CLOUDFRONT_DISTRIBUTION_DOMAIN": CDN,
         "S3_BUCKET": BUCKET,
         "S3_FALLBACK_MODE": "public",
+        "CDN_ROLLOUT_PERCENT": "100",  # the product starts dark; these tests want the CDN
         "METRICS_PORT": "0",
         "LOG_FORMAT": "json",
         **env,
     }
+    full_env = {name: value for name, value in merged.items() if value is not None}
     proc = subprocess.Popen(
         [sys.executable, "-m", "image_resolver.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
         env=full_env,

@@ -88,8 +88,8 @@ def test_replica_started_on_a_missing_store_uses_the_start_value_and_is_unhealth
     )
     with ImageResolverClient(server.target, admin_token=ADMIN_TOKEN) as client:
         info = client.get_rollout()
-        # the default start value with a CDN domain is 100, but never silently
-        assert (info.percent, info.revision) == (start if start is not None else 100, 0)
+        # unset: start dark (0%), even with a CDN domain, and never silently
+        assert (info.percent, info.revision) == (start if start is not None else 0, 0)
         assert not info.store_healthy
         assert "start value" in info.store_error
         assert healthy_metric() == 0

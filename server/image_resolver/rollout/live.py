@@ -4,7 +4,7 @@ Requests read one attribute and never wait on the store. A background thread pol
 a store that fails, holds garbage or holds nothing leaves the last good state in place
 (never a crash, never everyone flipped) and is reported unhealthy through `health()` and
 metrics. A replica that has never read the store serves the configured start value
-(CDN_ROLLOUT_PERCENT) and says so, so a 100% start is never silent.
+(CDN_ROLLOUT_PERCENT, 0 when unset) and says so, so a start value is never silent.
 """
 
 from __future__ import annotations

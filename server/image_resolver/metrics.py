@@ -25,7 +25,10 @@ ROLLOUT_STORE_ERRORS = Counter(
     "image_resolver_rollout_store_errors", "Failed reads of the rollout store"
 )
 ROLLOUT_STORE_HEALTHY = Gauge(
-    "image_resolver_rollout_store_healthy", "0 while the store fails; the last good value is used"
+    "image_resolver_rollout_store_healthy",
+    "1 = the last read of ROLLOUT_STORE succeeded, or there is no store (env only); "
+    "0 = it failed, found no document or a corrupt one: the last good value is served, "
+    "or the start value (CDN_ROLLOUT_PERCENT) on a replica that never read it",
 )
 
 CDN_RESOLUTIONS = RESOLUTIONS.labels("cdn")

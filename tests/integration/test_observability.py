@@ -11,6 +11,8 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from image_resolver import metrics
+from tests.integration.serve_process import serve_process
+from wishlist_dev.localaws import LocalAws
 from wishlist_images_client import ImageResolverClient
 from wishlist_runtime.logsetup import JsonFormatter, request_id
 
@@ -46,6 +48,32 @@ def test_metrics_count_resolutions_rpcs_and_invalid_refs(start_resolver) -> None
     assert delta("image_resolver_rpcs_total", method="BatchResolveImageUrls", code="OK") == 1
     assert delta("image_resolver_rpc_seconds_count", method="BatchResolveImageUrls") == 1
     assert after[("image_resolver_rollout_percent", ())] == 100
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_rollout_store_health_says_what_0_and_1_mean_and_is_1_without_a_store(
+    local_aws: LocalAws,
+) -> None:
+    """An operator reading the gauge (or its alert) must not guess: the HELP line names
+    both values, and a replica with nothing to read (env only) is not reported failing."""
+    port = _free_port()
+    with serve_process(local_aws.endpoint, METRICS_PORT=str(port)):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    (family,) = [
+        f
+        for f in text_string_to_metric_families(text)
+        if f.name == "image_resolver_rollout_store_healthy"
+    ]
+    assert family.documentation.startswith("1 = the last read of ROLLOUT_STORE succeeded")
+    assert "0 = it failed" in family.documentation
+    assert [s.value for s in family.samples] == [1.0]
 
 
 def test_json_log_lines_carry_request_id_and_extras() -> None:

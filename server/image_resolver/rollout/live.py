@@ -48,6 +48,8 @@ class LiveRollout:
         self._lock = threading.RLock()
         self._from_store = False  # False while `state` is still the start value
         metrics.publish_rollout(initial)
+        # Env only: nothing can fail. A store counts as failing until its first good read.
+        metrics.ROLLOUT_STORE_HEALTHY.set(1 if store is None else 0)
 
     def refresh(self) -> bool:
         """Read the store if it may have changed; True when a new state was taken."""

@@ -4,8 +4,11 @@ else a SQLite file), a real resolver and the API under uvicorn, all on loopback.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -155,3 +158,17 @@ def user() -> str:
 
 def bearer(user_id: str, **claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(JWT_SECRET, user_id, **claims)}"}
+
+
+def run_api_serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`wishlist-api serve` in a child process with these variables over the test's own
+    (a JWT secret included), as an operator starts it; for start-up refusals."""
+    exe = Path(sys.executable).with_name("wishlist-api")
+    return subprocess.run(
+        [str(exe), "serve", "--port", "0"],
+        env={**os.environ, "JWT_SECRET": JWT_SECRET, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -7,16 +7,13 @@ resolver's GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE / GRPC_TLS_CLIENT_CA_FILE.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.api.conftest import JWT_SECRET, bearer, resolver_settings
+from tests.api.conftest import JWT_SECRET, bearer, resolver_settings, run_api_serve
 from tests.conftest import CDN
 from tests.integration.tls_certs import TlsFiles, make_tls_files
 from wishlist_api.background import BackgroundApi
@@ -71,32 +68,23 @@ def _cdn_urls(user: str) -> list[tuple[str, str]]:
     return [("ok", f"https://{CDN}/{PREFIX}{user}/tls-{n}.png?v=1") for n in (1, 2)]
 
 
-def test_api_resolves_a_page_over_tls_with_the_resolvers_ca(
+@pytest.mark.parametrize("mutual", [False, True], ids=["TLS", "mTLS"])
+def test_api_resolves_a_page_over_tls(
+    mutual: bool,
     tls: TlsFiles,
     tls_resolver: Callable[[bool], EmbeddedResolver],
     start_api: Callable[..., BackgroundApi],
     repo: WishlistRepository,
     user: str,
 ) -> None:
-    resolver = tls_resolver(False)
-    api = start_api(resolver.target, resolver_tls_ca=str(tls.ca))
-    assert _page(api, repo, user) == _cdn_urls(user)
-
-
-def test_api_presents_its_certificate_to_a_resolver_that_requires_mtls(
-    tls: TlsFiles,
-    tls_resolver: Callable[[bool], EmbeddedResolver],
-    start_api: Callable[..., BackgroundApi],
-    repo: WishlistRepository,
-    user: str,
-) -> None:
-    resolver = tls_resolver(True)
-    api = start_api(
-        resolver.target,
-        resolver_tls_ca=str(tls.ca),
-        resolver_tls_cert=str(tls.client_cert),
-        resolver_tls_key=str(tls.client_key),
+    """The resolver's CA to trust; with mTLS, the API's certificate and key as well."""
+    resolver = tls_resolver(mutual)
+    client_pair = (
+        {"resolver_tls_cert": str(tls.client_cert), "resolver_tls_key": str(tls.client_key)}
+        if mutual
+        else {}
     )
+    api = start_api(resolver.target, resolver_tls_ca=str(tls.ca), **client_pair)
     assert _page(api, repo, user) == _cdn_urls(user)
 
 
@@ -123,19 +111,6 @@ def test_tls_is_off_unless_asked_and_on_with_any_tls_variable(tls: TlsFiles) -> 
     assert load_settings(**base, resolver_tls_ca=str(tls.ca)).resolver_credentials() is not None
 
 
-def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "JWT_SECRET": JWT_SECRET, **env}
-    exe = Path(sys.executable).with_name("wishlist-api")
-    return subprocess.run(
-        [str(exe), "serve", "--port", "0"],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize(
     ("given", "named"),
     [
@@ -158,7 +133,7 @@ def test_bad_tls_settings_stop_start_up_with_one_line_naming_the_variable(
         "CA is a folder": {"RESOLVER_TLS_CA": str(tmp_path)},
         "CA is not PEM": {"RESOLVER_TLS_CA": str(not_pem)},
     }[given]
-    done = _serve(env)
+    done = run_api_serve(env)
     assert done.returncode == 2, done.stderr
     (line,) = [ln for ln in done.stderr.splitlines() if "RESOLVER_TLS" in ln]
     assert named in line

@@ -18,8 +18,8 @@ import duckdb
 
 from image_resolver.accesslogs import duckdb_engine, report, sources
 from image_resolver.accesslogs.inputs import Inputs
-from image_resolver.accesslogs.s3stream import DEFAULT_BATCH_FILES, MAX_BATCH_FILES
 from image_resolver.accesslogs.render import to_json, to_text
+from image_resolver.accesslogs.s3stream import DEFAULT_BATCH_FILES, MAX_BATCH_FILES
 
 EXIT_USAGE = 2
 T = TypeVar("T")
@@ -87,9 +87,7 @@ def build_report(
     duckdb.Error."""
     with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=scratch_dir) as tmp:
         scratch = Path(tmp)
-        found = Inputs(
-            paths, scratch, endpoint_url=endpoint_url, s3_batch_files=s3_batch_files
-        )
+        found = Inputs(paths, scratch, endpoint_url=endpoint_url, s3_batch_files=s3_batch_files)
         con = duckdb_engine.connect(
             scratch / "report.duckdb", memory_limit=memory_limit, threads=threads
         )

@@ -3,8 +3,9 @@
 DuckDB reads the gzip TSV itself into a narrow on-disk table holding only the
 report's columns, so memory stays within ``memory_limit`` even for many files.
 One scan reads its files in parallel, one thread per gzip file (a single gzip
-stream cannot be split), so a folder of hourly files uses every core. Rows that don't parse (wrong column count, bad numbers, a cut-off
-last line) are skipped by ``ignore_errors`` and counted from ``reject_errors``.
+stream cannot be split), so a folder of hourly files uses every core. Rows that
+don't parse (wrong column count, bad numbers, a cut-off last line) are skipped
+by ``ignore_errors`` and counted from ``reject_errors``.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class S3Stream:
     def _download_all(self) -> None:
         try:
             self._produce()
-        except Exception as exc:  # noqa: BLE001 - handed to the reading thread, re-raised there
+        except Exception as exc:  # handed to the reading thread, re-raised there
             self._ready.put(_as_source_error(self.url, exc))
         else:
             self._ready.put(_End())

@@ -91,11 +91,13 @@ def build_report(
         con = duckdb_engine.connect(
             scratch / "report.duckdb", memory_limit=memory_limit, threads=threads
         )
+        batches = found.batches()
         try:
-            stats = duckdb_engine.load(con, found.batches(), scratch)
+            stats = duckdb_engine.load(con, batches, scratch)
             results = duckdb_engine.run_queries(con, window)
             more = extra(con) if extra is not None else None
         finally:
+            batches.close()  # on an error: stop the S3 downloader before scratch goes away
             con.close()
     return report.build(results, stats, window, skipped=found.skipped), more
 

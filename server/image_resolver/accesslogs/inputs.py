@@ -7,7 +7,7 @@ streamed in bounded batches (s3stream.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from image_resolver.accesslogs.s3stream import DEFAULT_BATCH_FILES, S3Stream
@@ -34,7 +34,7 @@ class Inputs:
         self.endpoint_url = endpoint_url
         self.s3_batch_files = s3_batch_files
 
-    def batches(self) -> Iterator[list[LogFile]]:
+    def batches(self) -> Generator[list[LogFile], None, None]:
         """Yield non-empty batches; raise SourceError if no argument held a log file."""
         found = False
         if self.local_files:

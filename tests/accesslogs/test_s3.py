@@ -32,7 +32,7 @@ def test_s3_prefix_matches_local(
     assert rep["summary"]["requests"] == 2 * len(records)
     assert rep["summary"]["bytes"] == 2 * sum(r.sc_bytes for r in records)
     assert rep["input"]["files"] == 2
-    assert len(rep["input"]["skipped_files"]) == 1
+    assert rep["input"]["skipped_files"] == ["s3://lego-moc-cloudfront-logs/cloudfront/README"]
 
     local = report_json(str(log_file))
     assert rep["summary"]["hits"] == 2 * local["summary"]["hits"]
@@ -95,7 +95,7 @@ def test_s3_prefix_streams_with_a_bound_on_files_held(
     assert max(on_disk) <= 4
     assert min(on_disk) >= 1
     assert rep["input"]["files"] == 12
-    assert rep["input"]["skipped_files"] == ["s3://logs/cf/:cf/README"]
+    assert rep["input"]["skipped_files"] == ["s3://logs/cf/README"]
     assert list(scratch.iterdir()) == []  # downloads and the database are gone
 
     local = report_json(str(log_file))

@@ -104,12 +104,13 @@ class S3Stream:
             self.objects += 1
             self.client.download_file(bucket, key, str(target))
             header = read_header(target)
+            origin = f"s3://{bucket}/{key}"  # names the object in truncated/skipped lists
             if header is None:
-                self.skipped.append(f"{self.url}:{key}")
+                self.skipped.append(origin)
                 target.unlink()
                 self._slots.release()
                 continue
-            batch.append(LogFile(target, header[0], header[1], self.url))
+            batch.append(LogFile(target, header[0], header[1], origin))
             if len(batch) >= self.batch_files:
                 self._ready.put(batch)
                 batch = []

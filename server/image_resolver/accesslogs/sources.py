@@ -33,7 +33,7 @@ class LogFile:
     path: Path
     fields: tuple[str, ...]
     gzipped: bool
-    origin: str  # what the user named: a path or an s3:// URL
+    origin: str  # what the user named (a path), or the S3 object's s3:// URL
 
 
 def _open_text(path: Path, gzipped: bool) -> Any:

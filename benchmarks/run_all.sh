@@ -13,7 +13,7 @@ py=.venv/bin/python
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), $($py --version)"
 if [ "${SMOKE:-0}" = 1 ]; then
   resolver=(--calls 100 --rounds 1); kinds=(--seconds 0.3 --clients 2 --rounds 1)
-  presign=(--keys 300 --repeat 1); logs=(--lines 2000); api=(--requests 30 --warmup 10)
+  presign=(--keys 300 --repeat 1); logs=(--lines 2000 --repeat 1); api=(--requests 30 --warmup 10)
 elif [ "${FULL:-0}" = 1 ]; then
   resolver=(--calls 6000); kinds=(); presign=(); logs=(--lines 1000000); api=()
 else
@@ -23,6 +23,6 @@ echo; echo "## resolver vs echo RPC"; $py benchmarks/bench_resolver.py "${resolv
 echo; echo "## aio vs sync grpc server, separate client processes"
 $py benchmarks/bench_server_kinds.py "${kinds[@]}"
 echo; echo "## presigned fallback vs botocore"; $py benchmarks/bench_presign.py "${presign[@]}"
-echo; echo "## access-log report vs GoAccess"; $py benchmarks/bench_access_logs.py "${logs[@]}"
+echo; echo "## access-log report vs gunzip and GoAccess, one file and many"; $py benchmarks/bench_access_logs.py "${logs[@]}"
 echo; echo "## wishlist API page of 50, images on vs off"
 $py benchmarks/bench_wishlist_api.py "${api[@]}"

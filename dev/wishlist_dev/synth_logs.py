@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gzip
+import itertools
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -205,6 +206,29 @@ def write_gzip(path: Path, lines: Iterable[str], *, truncate_last_line: bool = F
         if prev is not None:
             buf.append(prev[: len(prev) // 3] if truncate_last_line else prev)
         fh.write("".join(buf))
+
+
+def split_gzip(src: Path, folder: Path, parts: int) -> list[Path]:
+    """Split a gzip log into ``parts`` gzip files of consecutive lines, each with the headers.
+
+    CloudFront delivers many small files per hour; this makes such a folder from one
+    generated log (two passes over ``src``: count, then copy), without holding it in memory.
+    """
+    with gzip.open(src, "rt", encoding="utf-8") as fh:
+        headers = list(itertools.takewhile(lambda line: line.startswith("#"), fh))
+    with gzip.open(src, "rt", encoding="utf-8") as fh:
+        total = sum(1 for line in fh if not line.startswith("#"))
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = src.name.removesuffix(".gz")
+    out: list[Path] = []
+    with gzip.open(src, "rt", encoding="utf-8") as fh:
+        body = (line for line in fh if not line.startswith("#"))
+        for i in range(parts):
+            count = total // parts + (1 if i < total % parts else 0)
+            path = folder / f"{stem}.part{i:03d}.gz"
+            write_gzip(path, itertools.chain(headers, itertools.islice(body, count)))
+            out.append(path)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,9 @@ from typing import Any, NoReturn, TypeVar
 import duckdb
 
 from image_resolver.accesslogs import duckdb_engine, report, sources
+from image_resolver.accesslogs.inputs import Inputs
 from image_resolver.accesslogs.render import to_json, to_text
+from image_resolver.accesslogs.s3stream import DEFAULT_BATCH_FILES, MAX_BATCH_FILES
 
 EXIT_USAGE = 2
 T = TypeVar("T")
@@ -49,7 +51,24 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
     p.add_argument("--endpoint-url", help="S3 endpoint (e.g. a local S3 stand-in)")
     p.add_argument("--scratch-dir", type=Path, help="where to put downloads and DuckDB spill files")
+    p.add_argument(
+        "--s3-batch-files",
+        type=_batch_files,
+        default=DEFAULT_BATCH_FILES,
+        help=f"S3 objects per load batch; at most twice this many are on disk at once "
+        f"(default {DEFAULT_BATCH_FILES})",
+    )
     p.set_defaults(func=run_report)
+
+
+def _batch_files(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_BATCH_FILES:
+        raise argparse.ArgumentTypeError(f"want an integer 1..{MAX_BATCH_FILES}, got {value!r}")
+    return n
 
 
 def build_report(
@@ -60,6 +79,7 @@ def build_report(
     memory_limit: str = "192MB",
     threads: int = 0,
     scratch_dir: Path | None = None,
+    s3_batch_files: int = DEFAULT_BATCH_FILES,
     extra: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
 ) -> tuple[dict[str, Any], T | None]:
     """Collect, load, query: the report dict, plus what `extra` computed on the loaded logs
@@ -67,15 +87,17 @@ def build_report(
     duckdb.Error."""
     with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=scratch_dir) as tmp:
         scratch = Path(tmp)
-        found = sources.collect(paths, scratch, endpoint_url=endpoint_url)
+        found = Inputs(paths, scratch, endpoint_url=endpoint_url, s3_batch_files=s3_batch_files)
         con = duckdb_engine.connect(
             scratch / "report.duckdb", memory_limit=memory_limit, threads=threads
         )
+        batches = found.batches()
         try:
-            stats = duckdb_engine.load(con, found.files, scratch)
+            stats = duckdb_engine.load(con, batches, scratch)
             results = duckdb_engine.run_queries(con, window)
             more = extra(con) if extra is not None else None
         finally:
+            batches.close()  # on an error: stop the S3 downloader before scratch goes away
             con.close()
     return report.build(results, stats, window, skipped=found.skipped), more
 
@@ -96,6 +118,7 @@ def run_report(args: argparse.Namespace) -> int:
             memory_limit=args.memory_limit,
             threads=args.threads,
             scratch_dir=args.scratch_dir,
+            s3_batch_files=args.s3_batch_files,
         )
     except (UsageError, sources.SourceError) as exc:
         print(f"image-resolver logs report: error: {exc}", file=sys.stderr)

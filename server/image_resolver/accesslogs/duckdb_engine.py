@@ -1,9 +1,11 @@
 """Run the report queries locally on DuckDB.
 
-DuckDB reads the gzip TSV itself (multi-threaded) into a narrow on-disk table
-holding only the report's columns, so memory stays within ``memory_limit`` even
-for many files. Rows that don't parse (wrong column count, bad numbers, a cut-off
-last line) are skipped by ``ignore_errors`` and counted from ``reject_errors``.
+DuckDB reads the gzip TSV itself into a narrow on-disk table holding only the
+report's columns, so memory stays within ``memory_limit`` even for many files.
+One scan reads its files in parallel, one thread per gzip file (a single gzip
+stream cannot be split), so a folder of hourly files uses every core. Rows that
+don't parse (wrong column count, bad numbers, a cut-off last line) are skipped
+by ``ignore_errors`` and counted from ``reject_errors``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,41 +118,21 @@ def connect(db_path: Path, *, memory_limit: str, threads: int | None) -> duckdb.
 _GZIP_ERROR = re.compile(r"gzip|inflate|compress", re.IGNORECASE)
 
 
-def load(con: duckdb.DuckDBPyConnection, files: Sequence[LogFile], scratch: Path) -> LoadStats:
-    """Create the ``cloudfront_requests`` table from the log files.
+def load(
+    con: duckdb.DuckDBPyConnection, batches: Iterable[Sequence[LogFile]], scratch: Path
+) -> LoadStats:
+    """Create the ``cloudfront_requests`` table from batches of log files.
 
-    A gzip object that ends early makes DuckDB fail the whole scan; the file is
-    then replaced by its readable prefix (see ``recover_truncated_gzip``) and the
-    load retried, so one damaged object costs its tail, not the report.
+    The first batch creates the table, later ones append to it: one SQL scan per
+    batch, so DuckDB reads a batch's files in parallel while the caller may
+    fetch the next batch (S3) and drop the previous one.
     """
-    stats = LoadStats(files=len(files))
-    current = list(files)
-    for _attempt in range(len(files) + 1):
-        groups: dict[tuple[tuple[str, ...], bool], list[Path]] = defaultdict(list)
-        for f in current:
-            groups[(f.fields, f.gzipped)].append(f.path)
-        union = "\nUNION ALL\n".join(
-            _group_select(fields, paths, gz) for (fields, gz), paths in groups.items()
-        )
-        sql = f"CREATE OR REPLACE TABLE {REQUESTS_VIEW} AS\n" + requests_select(
-            f"(\n{union}\n) AS cloudfront_logs", dt_expression=DT_EXPRESSION
-        )
-        try:
-            con.execute(sql)
-            break
-        except duckdb.IOException as exc:
-            message = str(exc)
-            bad = [f for f in current if f.gzipped and str(f.path) in message]
-            if not bad or not _GZIP_ERROR.search(message):
-                raise SourceError(f"cannot read logs: {message.splitlines()[0]}") from exc
-            for f in bad:
-                plain = scratch / f"recovered-{len(stats.truncated_files)}.log"
-                recover_truncated_gzip(f.path, plain)
-                stats.truncated_files.append(f.origin)
-                current[current.index(f)] = LogFile(plain, f.fields, False, f.origin)
-    else:  # pragma: no cover - every retry replaces at least one file
-        raise SourceError("cannot read logs: repeated decompression failures")
-
+    stats = LoadStats()
+    for batch in batches:
+        _load_batch(con, batch, scratch, stats, create=stats.files == 0)
+        stats.files += len(batch)
+    if stats.files == 0:
+        raise SourceError("no CloudFront log files found in the given paths")
     row = con.execute(
         f"SELECT count(*), count_if(ts IS NULL) FROM {REQUESTS_VIEW}"  # noqa: S608 (constant)
     ).fetchone()
@@ -163,6 +145,54 @@ def load(con: duckdb.DuckDBPyConnection, files: Sequence[LogFile], scratch: Path
     stats.rows = int(row[0]) - int(row[1])
     stats.malformed_lines = int(rejected[0]) + int(row[1])
     return stats
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[LogFile],
+    scratch: Path,
+    stats: LoadStats,
+    *,
+    create: bool,
+) -> None:
+    """One scan over ``files`` into the table.
+
+    A gzip object that ends early makes DuckDB fail the whole scan; the file is
+    then replaced by its readable prefix (see ``recover_truncated_gzip``) and the
+    scan retried, so one damaged object costs its tail, not the report.
+    """
+    current = list(files)
+    recovered: list[Path] = []
+    head = f"CREATE TABLE {REQUESTS_VIEW} AS\n" if create else f"INSERT INTO {REQUESTS_VIEW}\n"
+    try:
+        for _attempt in range(len(files) + 1):
+            groups: dict[tuple[tuple[str, ...], bool], list[Path]] = defaultdict(list)
+            for f in current:
+                groups[(f.fields, f.gzipped)].append(f.path)
+            union = "\nUNION ALL\n".join(
+                _group_select(fields, paths, gz) for (fields, gz), paths in groups.items()
+            )
+            sql = head + requests_select(
+                f"(\n{union}\n) AS cloudfront_logs", dt_expression=DT_EXPRESSION
+            )
+            try:
+                con.execute(sql)
+                return
+            except duckdb.IOException as exc:
+                message = str(exc)
+                bad = [f for f in current if f.gzipped and str(f.path) in message]
+                if not bad or not _GZIP_ERROR.search(message):
+                    raise SourceError(f"cannot read logs: {message.splitlines()[0]}") from exc
+                for f in bad:
+                    plain = scratch / f"recovered-{len(stats.truncated_files)}.log"
+                    recover_truncated_gzip(f.path, plain)
+                    recovered.append(plain)
+                    stats.truncated_files.append(f.origin)
+                    current[current.index(f)] = LogFile(plain, f.fields, False, f.origin)
+        raise SourceError("cannot read logs: repeated decompression failures")  # pragma: no cover
+    finally:
+        for plain in recovered:  # only needed for the scan: keep scratch bounded
+            plain.unlink(missing_ok=True)
 
 
 def run_queries(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, list[dict[str, Any]]]:

@@ -1,8 +1,8 @@
 """Finding log files: local files, folders (recursive) and ``s3://bucket/prefix``.
 
-S3 objects are downloaded with boto3 into a caller-owned temp directory: DuckDB's
-httpfs extension would be downloaded at run time, which production hosts behind
-an egress allow-list (and these build machines) cannot do.
+S3 objects are read with boto3 (see s3stream.py): DuckDB's httpfs extension would
+be downloaded at run time, which production hosts behind an egress allow-list
+(and these build machines) cannot do.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class LogFile:
     path: Path
     fields: tuple[str, ...]
     gzipped: bool
-    origin: str  # what the user named: a path or an s3:// URL
+    origin: str  # what the user named (a path), or the S3 object's s3:// URL
 
 
 def _open_text(path: Path, gzipped: bool) -> Any:
@@ -137,53 +137,3 @@ def s3_client(endpoint_url: str | None = None) -> S3Client:
 
     endpoint = endpoint_url or os.environ.get("S3_ENDPOINT_URL") or None
     return boto3.client("s3", endpoint_url=endpoint)
-
-
-def download_s3(url: str, dest: Path, client: S3Client) -> list[Path]:
-    """Download every object under the prefix into ``dest``; return the local paths."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, prefix = parse_s3_url(url)
-    local: list[Path] = []
-    try:
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for page in pages:
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                if key.endswith("/"):
-                    continue
-                target = dest / f"{len(local):06d}-{Path(key).name}"
-                client.download_file(bucket, key, str(target))
-                local.append(target)
-    except (BotoCoreError, ClientError) as exc:
-        raise SourceError(f"cannot read {url}: {exc}") from exc
-    if not local:
-        raise SourceError(f"no objects under {url}")
-    return local
-
-
-def collect(paths: Sequence[str], scratch: Path, *, endpoint_url: str | None = None) -> Collected:
-    """Resolve every argument (local or s3://) to log files; S3 objects land in ``scratch``."""
-    local_args: list[str] = []
-    out = Collected([], [])
-    client: S3Client | None = None
-    for i, raw in enumerate(paths):
-        if raw.startswith("s3://"):
-            if client is None:
-                client = s3_client(endpoint_url)
-            dest = scratch / f"s3-{i}"
-            dest.mkdir(parents=True, exist_ok=True)
-            for f in download_s3(raw, dest, client):
-                header = read_header(f)
-                if header is None:
-                    out.skipped.append(f"{raw}:{f.name[7:]}")
-                else:
-                    out.files.append(LogFile(f, header[0], header[1], raw))
-        else:
-            local_args.append(raw)
-    local = collect_local(local_args)
-    out.files.extend(local.files)
-    out.skipped.extend(local.skipped)
-    if not out.files:
-        raise SourceError("no CloudFront log files found in the given paths")
-    return out

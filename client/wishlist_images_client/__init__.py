@@ -5,6 +5,7 @@ from wishlist_images_client.calls import ResolverCallError, tls_credentials
 from wishlist_images_client.client import ImageResolverClient
 from wishlist_images_client.types import (
     ImageRef,
+    ImageUrl,
     Invalidation,
     InvalidationsCreated,
     Origin,
@@ -19,6 +20,7 @@ from wishlist_images_client.types import (
 __all__ = [
     "AsyncImageResolverClient",
     "ImageRef",
+    "ImageUrl",
     "ImageResolverClient",
     "Invalidation",
     "InvalidationsCreated",

@@ -32,9 +32,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
 
 import grpc
 import httpx
@@ -90,7 +89,9 @@ def processes(*specs: Spec) -> Iterator[None]:
             proc.wait(timeout=30)
 
 
-def process(args: list[str], env: dict[str, str], ready_url: str | None) -> Any:
+def process(
+    args: list[str], env: dict[str, str], ready_url: str | None
+) -> AbstractContextManager[None]:
     return processes((args, env, ready_url))
 
 

@@ -20,8 +20,8 @@ from wishlist_images_client.types import (
 __all__ = [
     "AsyncImageResolverClient",
     "ImageRef",
-    "ImageUrl",
     "ImageResolverClient",
+    "ImageUrl",
     "Invalidation",
     "InvalidationsCreated",
     "Origin",

@@ -63,8 +63,8 @@ Spec = tuple[list[str], dict[str, str], str | None]  # argv, extra env, ready UR
 
 @contextmanager
 def processes(*specs: Spec) -> Iterator[None]:
-    """Start them all at once (start-up is mostly imports: in parallel it costs the
-    slowest one, not the sum), wait until each answers its ready URL, stop them all."""
+    """Start them all at once (start-up is mostly imports, which overlap when a core is
+    free), wait until each answers its ready URL, stop them all."""
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for args, env, _ in specs:

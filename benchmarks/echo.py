@@ -1,8 +1,18 @@
 """The echo RPC the resolver benchmarks measure against: the ResolveImageUrl request and
-response types, no URL work. Shared by bench_resolver.py and bench_server_kinds.py."""
+response types, no URL work. Shared by bench_resolver.py and bench_server_kinds.py.
+
+    python benchmarks/echo.py --port N
+
+runs the real resolver (settings from the environment, as `image-resolver serve`, TCP on
+127.0.0.1:N plus GRPC_UNIX_SOCKET if set) with the echo method added, until SIGTERM:
+bench_wishlist_api.py measures its page against an echo RPC on the same server.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import signal
 from typing import Any
 
 import grpc
@@ -47,3 +57,22 @@ def echo_stub(channel: Any) -> Any:
         request_serializer=pb.ResolveImageUrlRequest.SerializeToString,
         response_deserializer=pb.ResolveImageUrlResponse.FromString,
     )
+
+
+async def _serve_with_echo(port: int) -> None:
+    from image_resolver.config import load_settings, start_up
+    from image_resolver.server import build_components, start
+
+    settings = start_up("image-resolver", load_settings, grpc_port=port, grpc_host="127.0.0.1")
+    running = await start(build_components(settings), "127.0.0.1", port, [echo_handler(echo_async)])
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop(0.5)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    asyncio.run(_serve_with_echo(parser.parse_args().port))

@@ -5,6 +5,7 @@ from wishlist_images_client.calls import ResolverCallError, tls_credentials
 from wishlist_images_client.client import ImageResolverClient
 from wishlist_images_client.types import (
     ImageRef,
+    ImageUrl,
     Invalidation,
     InvalidationsCreated,
     Origin,
@@ -20,6 +21,7 @@ __all__ = [
     "AsyncImageResolverClient",
     "ImageRef",
     "ImageResolverClient",
+    "ImageUrl",
     "Invalidation",
     "InvalidationsCreated",
     "Origin",

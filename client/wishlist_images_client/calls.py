@@ -100,15 +100,6 @@ def tls_credentials(
     )
 
 
-def metadata(admin_token: str | None, request_id: str | None = None) -> list[tuple[str, str]]:
-    md: list[tuple[str, str]] = []
-    if admin_token:
-        md.append(("authorization", f"Bearer {admin_token}"))
-    if request_id:
-        md.append(("x-request-id", request_id))
-    return md
-
-
 def call_error(err: grpc.RpcError) -> ResolverCallError:
     """Decode a failed call, reading the BadRequest field from the rich status if present."""
     call: Any = err

@@ -14,9 +14,10 @@ from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist.images.v1 import rollout_service_pb2_grpc as rpb_grpc
 from wishlist_images_client import calls
-from wishlist_images_client.spec import CALLS, Deadline
+from wishlist_images_client.spec import CALLS, Deadline, bind
 from wishlist_images_client.types import (
     ImageRef,
+    ImageUrl,
     Invalidation,
     ResolvedImage,
     ResolveError,
@@ -45,23 +46,22 @@ class ImageResolverClient:
             if credentials
             else grpc.insecure_channel(target, options)
         )
-        self._stubs: dict[str, Any] = {
+        stubs = {
             "images": pb_grpc.ImageUrlServiceStub(self._channel),
             "rollout": rpb_grpc.RolloutServiceStub(self._channel),
         }
+        self._calls = bind(stubs, admin_token)
         self.timeout = timeout
-        self._admin_token = admin_token
 
     def _call(
         self, name: str, request: Any, timeout: float | Deadline | None, request_id: str | None
     ) -> Any:
-        call = CALLS[name]
+        bound = self._calls[name]
         if not isinstance(timeout, Deadline):
-            timeout = Deadline(call, timeout or self.timeout)
-        rpc = getattr(self._stubs[call.service], call.method)
-        md = calls.metadata(self._admin_token if call.admin else None, request_id)
+            timeout = Deadline(bound.call, timeout or self.timeout)
+        md = bound.metadata_with(request_id)
         try:
-            return call.decode(rpc(request, timeout=timeout.left(), metadata=md))
+            return bound.call.decode(bound.rpc(request, timeout=timeout.left(), metadata=md))
         except grpc.RpcError as err:
             raise calls.call_error(err) from None
 
@@ -89,10 +89,49 @@ class ImageResolverClient:
     ) -> list[ResolvedImage | ResolveError]:
         """Any number of refs, in order, split into server-sized RPCs that share one
         deadline; a bad ref yields a ResolveError in its slot."""
-        deadline = Deadline(CALLS["batch_resolve"], timeout or self.timeout)
-        out: list[ResolvedImage | ResolveError] = []
+        return self._batch(
+            "batch_resolve",
+            refs,
+            user_id=user_id,
+            timeout=timeout,
+            include_fallback=include_fallback,
+            request_id=request_id,
+        )
+
+    def batch_resolve_urls(
+        self,
+        refs: Sequence[ImageRef | str],
+        *,
+        user_id: str = "",
+        timeout: float | None = None,
+        include_fallback: bool = False,
+        request_id: str | None = None,
+    ) -> list[ImageUrl | ResolveError]:
+        """batch_resolve with only each image's URLs: the page path (one decoding pass,
+        no origin or expiry times)."""
+        return self._batch(
+            "batch_resolve_urls",
+            refs,
+            user_id=user_id,
+            timeout=timeout,
+            include_fallback=include_fallback,
+            request_id=request_id,
+        )
+
+    def _batch(
+        self,
+        name: str,
+        refs: Sequence[ImageRef | str],
+        *,
+        user_id: str,
+        timeout: float | None,
+        include_fallback: bool,
+        request_id: str | None,
+    ) -> list[Any]:
+        deadline = Deadline(CALLS[name], timeout or self.timeout)
+        out: list[Any] = []
         for request in calls.batch_requests(refs, user_id, include_fallback):
-            out.extend(self._call("batch_resolve", request, deadline, request_id))
+            out.extend(self._call(name, request, deadline, request_id))
         return out
 
     def create_upload_url(

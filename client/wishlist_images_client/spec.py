@@ -6,7 +6,7 @@ loops over this table; tests/unit/test_client_parity.py fails when either drifts
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +22,7 @@ from wishlist_images_client.types import (
     rollout_from,
     upload_from,
     uploaded_from,
+    urls_from,
 )
 
 # Admin calls touch CloudFront or a store's conditional write: they get at least this long.
@@ -48,6 +49,8 @@ def _rollout_info(resp: Any) -> RolloutInfo:
 CALLS: dict[str, Call] = {
     "resolve": Call("images", "ResolveImageUrl", lambda r: resolved_from(r.image)),
     "batch_resolve": Call("images", "BatchResolveImageUrls", batch_from),
+    # The same RPC decoded to URLs only, for pages (the wishlist API).
+    "batch_resolve_urls": Call("images", "BatchResolveImageUrls", urls_from),
     "create_upload_url": Call("images", "CreateUploadUrl", upload_from),
     "verify_upload": Call("images", "VerifyUpload", uploaded_from),
     "upload_policy": Call("images", "GetUploadPolicy", policy_from),
@@ -62,6 +65,31 @@ CALLS: dict[str, Call] = {
         admin=True,
     ),
 }
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A call of the table on one client's channel: its stub method and fixed metadata,
+    looked up once when the client is made instead of on every call."""
+
+    call: Call
+    rpc: Any
+    metadata: Metadata
+
+    def metadata_with(self, request_id: str | None) -> Metadata:
+        return (*self.metadata, ("x-request-id", request_id)) if request_id else self.metadata
+
+
+def bind(stubs: Mapping[str, Any], admin_token: str | None) -> dict[str, Bound]:
+    """Every call of the table bound to `stubs` (by service); admin calls carry the token."""
+    admin: Metadata = (("authorization", f"Bearer {admin_token}"),) if admin_token else ()
+    return {
+        name: Bound(call, getattr(stubs[call.service], call.method), admin if call.admin else ())
+        for name, call in CALLS.items()
+    }
 
 
 class Deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
+from typing import NamedTuple
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2, status_pb2
@@ -35,6 +36,14 @@ class ResolvedImage:
     # Asked for with include_fallback: the same image from S3, for when the CDN fails.
     fallback_url: str = ""
     fallback_expires_at: datetime | None = None
+
+
+class ImageUrl(NamedTuple):
+    """Only the URLs of one resolved image (`batch_resolve_urls`): what a page renders,
+    decoded in one pass, without the origin and timestamps ResolvedImage converts."""
+
+    url: str
+    fallback_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,10 +116,12 @@ class RolloutInfo:
     store_error: str = ""
 
 
-def as_ref(item: ImageRef | str) -> pb.ImageRef:
+def as_ref(item: ImageRef | str) -> dict[str, str]:
+    """The ImageRef message's fields: request constructors build a message from a mapping
+    about twice as fast as they copy one built first (it matters for a batch's refs)."""
     if isinstance(item, str):
-        return pb.ImageRef(ref=item)
-    return pb.ImageRef(ref=item.ref, version=item.version)
+        return {"ref": item}
+    return {"ref": item.ref, "version": item.version}
 
 
 def _time(msg: Timestamp, present: bool) -> datetime | None:
@@ -157,9 +168,20 @@ def error_from(status: status_pb2.Status) -> ResolveError:
 
 def batch_from(msg: pb.BatchResolveImageUrlsResponse) -> list[ResolvedImage | ResolveError]:
     return [
-        resolved_from(r.image) if r.WhichOneof("result") == "image" else error_from(r.error)
-        for r in msg.results
+        resolved_from(r.image) if r.HasField("image") else error_from(r.error) for r in msg.results
     ]
+
+
+def urls_from(msg: pb.BatchResolveImageUrlsResponse) -> list[ImageUrl | ResolveError]:
+    """batch_from's slots with only the URLs: no Origin lookup, no timestamp conversion."""
+    out: list[ImageUrl | ResolveError] = []
+    for result in msg.results:
+        if result.HasField("image"):
+            image = result.image
+            out.append(ImageUrl(image.url, image.fallback_url))
+        else:
+            out.append(error_from(result.error))
+    return out
 
 
 def upload_from(msg: pb.CreateUploadUrlResponse) -> UploadForm:

@@ -140,14 +140,19 @@ class ImageResolver:
         return Resolved(self.rules.cdn_url_of(parsed), Origin.CDN)
 
     def _cdn_with_fallback(self, parsed: ParsedRef) -> Resolved:
-        s3 = self._s3(parsed)
-        return Resolved(self.rules.cdn_url_of(parsed), Origin.CDN, None, s3.url, s3.expires_at)
+        s3_url, expires_at = self._s3_url(parsed)
+        return Resolved(self.rules.cdn_url_of(parsed), Origin.CDN, None, s3_url, expires_at)
 
     def _s3(self, parsed: ParsedRef) -> Resolved:
-        if self.signer is not None:
-            signed = self.signer.presign(parsed.key)
-            return Resolved(signed.url, Origin.S3, signed.expires_at)
-        return Resolved(self.rules.s3_url_of(parsed), Origin.S3)
+        s3_url, expires_at = self._s3_url(parsed)
+        return Resolved(s3_url, Origin.S3, expires_at)
+
+    def _s3_url(self, parsed: ParsedRef) -> tuple[str, datetime | None]:
+        """Presigned once direct reads are blocked (a signer is set), else the public URL."""
+        if self.signer is None:
+            return self.rules.s3_url_of(parsed), None
+        signed = self.signer.presign(parsed.key)
+        return signed.url, signed.expires_at
 
 
 def _always(key: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
@@ -70,17 +71,24 @@ def timestamp(at: datetime) -> Timestamp:
     return ts
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_timestamp(at: datetime) -> Timestamp:
+    """FromDatetime costs ~4 us and every presigned URL of one time window shares one
+    expiry, so each expiry is converted once. Only ever read (CopyFrom), never changed."""
+    return timestamp(at)
+
+
 def fill_wire(image: pb.ResolvedImageUrl, resolved: Resolved) -> None:
     """Fill an (added) wire message; filling is ~3x faster than constructing one."""
     image.url = resolved.url
     # resolver.Origin has the proto's numbers (a test holds them equal); ints go straight in.
     image.origin = resolved.origin  # type: ignore[assignment]
     if resolved.expires_at is not None:
-        image.expires_at.FromDatetime(resolved.expires_at)
+        image.expires_at.CopyFrom(_shared_timestamp(resolved.expires_at))
     if resolved.fallback_url:
         image.fallback_url = resolved.fallback_url
         if resolved.fallback_expires_at is not None:
-            image.fallback_expires_at.FromDatetime(resolved.fallback_expires_at)
+            image.fallback_expires_at.CopyFrom(_shared_timestamp(resolved.fallback_expires_at))
 
 
 class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):

@@ -296,6 +296,8 @@ def _is_plain_token(text: str) -> bool:
 
 def _checked_query(version: str) -> str:
     """_version_query() of a version check_version() accepts."""
+    if _is_plain_token(version) and len(version) <= MAX_VERSION_CHARS:
+        return "?v=" + version  # the usual counter or hash: checked and quoted as it is
     return _version_query(check_version(version))
 
 

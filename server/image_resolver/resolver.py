@@ -28,6 +28,11 @@ class Origin(IntEnum):
     S3 = 2
 
 
+# Module-level names for the members: `Origin.CDN` is an enum attribute lookup (~90 ns in
+# Python 3.11), paid per key in a batch.
+_CDN, _S3 = Origin.CDN, Origin.S3
+
+
 class Resolved(NamedTuple):
     url: str
     origin: Origin
@@ -45,13 +50,6 @@ class RefLike(Protocol):
 
     @property
     def version(self) -> str: ...
-
-
-class Ref(NamedTuple):
-    """A RefLike for callers without a wire message."""
-
-    ref: str
-    version: str = ""
 
 
 class SignedUrl(Protocol):
@@ -137,15 +135,15 @@ class ImageResolver:
         return partial(uses_cdn, state, self.group_id)
 
     def _cdn(self, parsed: ParsedRef) -> Resolved:
-        return Resolved(self.rules.cdn_url_of(parsed), Origin.CDN)
+        return Resolved(self.rules.cdn_url_of(parsed), _CDN)
 
     def _cdn_with_fallback(self, parsed: ParsedRef) -> Resolved:
         s3_url, expires_at = self._s3_url(parsed)
-        return Resolved(self.rules.cdn_url_of(parsed), Origin.CDN, None, s3_url, expires_at)
+        return Resolved(self.rules.cdn_url_of(parsed), _CDN, None, s3_url, expires_at)
 
     def _s3(self, parsed: ParsedRef) -> Resolved:
         s3_url, expires_at = self._s3_url(parsed)
-        return Resolved(s3_url, Origin.S3, expires_at)
+        return Resolved(s3_url, _S3, expires_at)
 
     def _s3_url(self, parsed: ParsedRef) -> tuple[str, datetime | None]:
         """Presigned once direct reads are blocked (a signer is set), else the public URL."""

@@ -9,7 +9,10 @@ window or the credentials change.
 Time bucketing: every URL is signed with `X-Amz-Date` = start of the current window
 (`expires_in // 2` seconds, aligned to the epoch so all replicas agree). A key's URL
 is then identical for a whole window, so browsers and CDNs can cache the image, and
-it is never handed out with less than half of its lifetime left.
+it is never handed out with less than half of its lifetime left. Because a key's URL is
+the same for the whole window, signed URLs are memoised per window (a page shown again
+costs a dictionary look-up per image instead of a SHA-256 and an HMAC), within a byte
+budget: keys run to 1 KB and a session token adds ~1 KB to every URL.
 """
 
 from __future__ import annotations
@@ -18,15 +21,17 @@ import hashlib
 import hmac
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
+from image_resolver.memo import ByteBoundedMemo
 from image_resolver.s3.endpoint import partition, s3_endpoint
 from image_resolver.urls import quote_key
 
@@ -40,6 +45,8 @@ _ALGORITHM = "AWS4-HMAC-SHA256"
 _SERVICE = "s3"
 _UNSIGNED = "UNSIGNED-PAYLOAD"  # presigned GETs never sign a payload
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
+# Bytes the memo of signed URLs may hold (keys, URLs and their overhead).
+SIGNED_CACHE_BYTES = 4 * 1024 * 1024
 
 
 class FrozenCredentials(Protocol):
@@ -73,13 +80,14 @@ class PresignedUrl:
     expires_at: datetime  # tz-aware UTC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Signing:
-    """Everything but the key's path, for one window and one set of credentials."""
+    """Everything but the key's path, for one window and one set of credentials. Compared
+    by identity: it keys the memo of signed URLs, and a new window or new credentials make
+    a new one."""
 
     window_start: int
     window_end: int
-    check_credentials_at: float
     identity: tuple[str, str, str | None]
     signing_key: bytes
     canonical_head: str  # "GET\n/<bucket path>"
@@ -133,6 +141,8 @@ class S3GetPresigner:
         self._lock = threading.Lock()
         self._key_cache: tuple[tuple[str, str], bytes] | None = None
         self._signing: _Signing | None = None
+        self._check_credentials_at = 0.0
+        self._signed = ByteBoundedMemo(self._sign, SIGNED_CACHE_BYTES, _signed_size)
         self._identity: tuple[str, str, str | None] | None = None
         self._checking = False
         self._checker = ThreadPoolExecutor(1, thread_name_prefix="presign-credentials")
@@ -169,6 +179,11 @@ class S3GetPresigner:
     def expires_in(self) -> int:
         return self._expires_in
 
+    @property
+    def signed_cache_bytes(self) -> int:
+        """Bytes the memo of signed URLs holds now (at most SIGNED_CACHE_BYTES)."""
+        return self._signed.bytes
+
     def presign(self, key: str) -> PresignedUrl:
         """A presigned GET URL for `key`; the same string for every call in one window.
 
@@ -182,8 +197,11 @@ class S3GetPresigner:
         signing = self._signing
         if signing is None or not signing.window_start <= now < signing.window_end:
             signing = self._new_window(now)
-        elif now >= signing.check_credentials_at:
+        elif now >= self._check_credentials_at:
             self._recheck_in_background()
+        return self._signed(key, signing)
+
+    def _sign(self, key: str, signing: _Signing) -> PresignedUrl:
         path = quote_key(key)
         canonical = signing.canonical_head + path + signing.canonical_tail
         digest = hashlib.sha256(canonical.encode()).hexdigest()
@@ -215,8 +233,7 @@ class S3GetPresigner:
 
     def _recheck_in_background(self) -> None:
         with self._lock:
-            current = self._signing
-            if self._checking or (current and self._clock() < current.check_credentials_at):
+            if self._checking or self._clock() < self._check_credentials_at:
                 return  # a check is running, or one just finished
             self._checking = True
         self._checker.submit(self._recheck)
@@ -237,18 +254,17 @@ class S3GetPresigner:
     def _signing_for(self, identity: tuple[str, str, str | None], now: float) -> _Signing:
         window_start = int(now) - int(now) % self._window
         window_end = window_start + self._window
-        check_at = min(now + self._check_interval, float(window_end))
+        self._check_credentials_at = min(now + self._check_interval, float(window_end))
         old = self._signing
         if old is not None and old.identity == identity and old.window_start == window_start:
-            return replace(old, check_credentials_at=check_at)
-        return self._build(identity, window_start, window_end, check_at)
+            return old
+        return self._build(identity, window_start, window_end)
 
     def _build(
         self,
         identity: tuple[str, str, str | None],
         window_start: int,
         window_end: int,
-        check_at: float,
     ) -> _Signing:
         access_key, secret_key, token = identity
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(window_start))
@@ -270,7 +286,6 @@ class S3GetPresigner:
         return _Signing(
             window_start=window_start,
             window_end=window_end,
-            check_credentials_at=check_at,
             identity=identity,
             signing_key=self._signing_key(secret_key, amz_date[:8]),
             canonical_head=f"GET\n/{self._endpoint.path_prefix}",
@@ -306,3 +321,9 @@ def _credential_expiry(credentials: CredentialSource, default: int) -> int:
     if isinstance(expiry, datetime) and expiry.tzinfo is not None:
         return min(default, int(expiry.timestamp()))
     return default
+
+
+def _signed_size(key: str, signing: _Signing, signed: PresignedUrl) -> int:
+    """What one memo entry keeps alive: the key, the URL and ~250 bytes of containers
+    (the _Signing is shared by every entry of its window)."""
+    return 250 + sys.getsizeof(key) + sys.getsizeof(signed.url)

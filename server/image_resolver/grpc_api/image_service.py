@@ -80,15 +80,16 @@ def _shared_timestamp(at: datetime) -> Timestamp:
 
 def fill_wire(image: pb.ResolvedImageUrl, resolved: Resolved) -> None:
     """Fill an (added) wire message; filling is ~3x faster than constructing one."""
-    image.url = resolved.url
+    url, origin, expires_at, fallback_url, fallback_expires_at = resolved  # one read each
+    image.url = url
     # resolver.Origin has the proto's numbers (a test holds them equal); ints go straight in.
-    image.origin = resolved.origin  # type: ignore[assignment]
-    if resolved.expires_at is not None:
-        image.expires_at.CopyFrom(_shared_timestamp(resolved.expires_at))
-    if resolved.fallback_url:
-        image.fallback_url = resolved.fallback_url
-        if resolved.fallback_expires_at is not None:
-            image.fallback_expires_at.CopyFrom(_shared_timestamp(resolved.fallback_expires_at))
+    image.origin = origin  # type: ignore[assignment]
+    if expires_at is not None:
+        image.expires_at.CopyFrom(_shared_timestamp(expires_at))
+    if fallback_url:
+        image.fallback_url = fallback_url
+        if fallback_expires_at is not None:
+            image.fallback_expires_at.CopyFrom(_shared_timestamp(fallback_expires_at))
 
 
 class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):

@@ -224,17 +224,17 @@ def test_url_is_stable_within_a_window_and_changes_at_its_end() -> None:
     assert second.expires_at == dt.datetime(2025, 11, 24, 17, 30, tzinfo=dt.UTC)
 
 
-def test_memoised_urls_are_the_freshly_signed_ones_within_a_byte_budget() -> None:
-    """A page shown again reads its URLs from the memo: the same bytes a signer that never
-    saw the keys produces, and long keys with a session token cannot grow it unbounded."""
+def test_kept_urls_are_the_freshly_signed_ones_within_a_byte_budget() -> None:
+    """A page shown again reads its URLs from the window's store: the same bytes a signer
+    that never saw the keys produces; long keys with a session token cannot grow it."""
     signer = make_presigner(token=TOKEN)
     keys = [f"uploads/wishlist/u/{i}/" + "x" * 900 for i in range(6000)]
     for key in keys:
         signer.presign(key)
     assert 0 < signer.signed_cache_bytes <= SIGNED_CACHE_BYTES
-    for key in (keys[0], keys[-1], "uploads/wishlist/u/a b+c.jpg"):  # evicted, kept, new
+    for key in (keys[0], keys[-1], "uploads/wishlist/u/a b+c.jpg"):  # kept, over budget, new
         assert signer.presign(key) == make_presigner(token=TOKEN).presign(key)
-        assert signer.presign(key) == make_presigner(token=TOKEN).presign(key)  # a memo hit
+        assert signer.presign(key) == make_presigner(token=TOKEN).presign(key)  # read back
 
 
 @pytest.mark.parametrize("expires_in", [2, 3, 7, 60, 3600, 3601, MAX_EXPIRES])

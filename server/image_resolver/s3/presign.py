@@ -10,9 +10,9 @@ Time bucketing: every URL is signed with `X-Amz-Date` = start of the current win
 (`expires_in // 2` seconds, aligned to the epoch so all replicas agree). A key's URL
 is then identical for a whole window, so browsers and CDNs can cache the image, and
 it is never handed out with less than half of its lifetime left. Because a key's URL is
-the same for the whole window, signed URLs are memoised per window (a page shown again
-costs a dictionary look-up per image instead of a SHA-256 and an HMAC), within a byte
-budget: keys run to 1 KB and a session token adds ~1 KB to every URL.
+the same for the whole window, the URLs signed in a window are kept until it ends (a page
+shown again costs a dictionary look-up per image instead of a SHA-256 and an HMAC),
+within a byte budget: keys run to 1 KB and a session token adds ~1 KB to every URL.
 """
 
 from __future__ import annotations
@@ -21,17 +21,15 @@ import hashlib
 import hmac
 import logging
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
-from image_resolver.memo import ByteBoundedMemo
 from image_resolver.s3.endpoint import partition, s3_endpoint
 from image_resolver.urls import quote_key
 
@@ -45,8 +43,9 @@ _ALGORITHM = "AWS4-HMAC-SHA256"
 _SERVICE = "s3"
 _UNSIGNED = "UNSIGNED-PAYLOAD"  # presigned GETs never sign a payload
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
-# Bytes the memo of signed URLs may hold (keys, URLs and their overhead).
+# Bytes the URLs kept for one window may take (keys, URLs and their overhead).
 SIGNED_CACHE_BYTES = 4 * 1024 * 1024
+_ENTRY_OVERHEAD = 250  # dict slot, PresignedUrl, two str headers
 
 
 class FrozenCredentials(Protocol):
@@ -80,14 +79,42 @@ class PresignedUrl:
     expires_at: datetime  # tz-aware UTC
 
 
-@dataclass(frozen=True, eq=False)
+class _SignedUrls:
+    """The URLs signed under one window and set of credentials, kept while the byte budget
+    lasts (after that, keys are signed each time until the next window). No lock: dict
+    reads and writes are atomic, and a race on `_room` can only overshoot it by an entry
+    per thread."""
+
+    def __init__(self, budget: int) -> None:
+        self._urls: dict[str, PresignedUrl] = {}
+        self._room = budget
+
+    def get(self, key: str) -> PresignedUrl | None:
+        return self._urls.get(key)
+
+    def keep(self, key: str, signed: PresignedUrl) -> None:
+        size = _size(key, signed)
+        if size <= self._room:
+            self._room -= size
+            self._urls[key] = signed
+
+    @property
+    def bytes(self) -> int:
+        return sum(_size(key, signed) for key, signed in self._urls.items())
+
+
+def _size(key: str, signed: PresignedUrl) -> int:
+    return _ENTRY_OVERHEAD + len(key.encode("utf-8", "surrogatepass")) + len(signed.url)
+
+
+@dataclass(frozen=True)
 class _Signing:
-    """Everything but the key's path, for one window and one set of credentials. Compared
-    by identity: it keys the memo of signed URLs, and a new window or new credentials make
-    a new one."""
+    """Everything but the key's path, for one window and one set of credentials; and the
+    URLs signed with it so far (they go with it when the window or credentials change)."""
 
     window_start: int
     window_end: int
+    check_credentials_at: float
     identity: tuple[str, str, str | None]
     signing_key: bytes
     canonical_head: str  # "GET\n/<bucket path>"
@@ -96,6 +123,7 @@ class _Signing:
     url_head: str  # "https://host/<bucket path>"
     url_tail: str  # "?<query>&X-Amz-Signature="
     expires_at: datetime
+    signed: _SignedUrls = field(compare=False, repr=False)
 
 
 class S3GetPresigner:
@@ -141,8 +169,6 @@ class S3GetPresigner:
         self._lock = threading.Lock()
         self._key_cache: tuple[tuple[str, str], bytes] | None = None
         self._signing: _Signing | None = None
-        self._check_credentials_at = 0.0
-        self._signed = ByteBoundedMemo(self._sign, SIGNED_CACHE_BYTES, _signed_size)
         self._identity: tuple[str, str, str | None] | None = None
         self._checking = False
         self._checker = ThreadPoolExecutor(1, thread_name_prefix="presign-credentials")
@@ -181,8 +207,8 @@ class S3GetPresigner:
 
     @property
     def signed_cache_bytes(self) -> int:
-        """Bytes the memo of signed URLs holds now (at most SIGNED_CACHE_BYTES)."""
-        return self._signed.bytes
+        """Bytes the URLs kept for the current window take (at most SIGNED_CACHE_BYTES)."""
+        return self._signing.signed.bytes if self._signing else 0
 
     def presign(self, key: str) -> PresignedUrl:
         """A presigned GET URL for `key`; the same string for every call in one window.
@@ -197,9 +223,13 @@ class S3GetPresigner:
         signing = self._signing
         if signing is None or not signing.window_start <= now < signing.window_end:
             signing = self._new_window(now)
-        elif now >= self._check_credentials_at:
+        elif now >= signing.check_credentials_at:
             self._recheck_in_background()
-        return self._signed(key, signing)
+        signed = signing.signed.get(key)
+        if signed is None:
+            signed = self._sign(key, signing)
+            signing.signed.keep(key, signed)
+        return signed
 
     def _sign(self, key: str, signing: _Signing) -> PresignedUrl:
         path = quote_key(key)
@@ -233,7 +263,8 @@ class S3GetPresigner:
 
     def _recheck_in_background(self) -> None:
         with self._lock:
-            if self._checking or self._clock() < self._check_credentials_at:
+            current = self._signing
+            if self._checking or (current and self._clock() < current.check_credentials_at):
                 return  # a check is running, or one just finished
             self._checking = True
         self._checker.submit(self._recheck)
@@ -254,17 +285,18 @@ class S3GetPresigner:
     def _signing_for(self, identity: tuple[str, str, str | None], now: float) -> _Signing:
         window_start = int(now) - int(now) % self._window
         window_end = window_start + self._window
-        self._check_credentials_at = min(now + self._check_interval, float(window_end))
+        check_at = min(now + self._check_interval, float(window_end))
         old = self._signing
         if old is not None and old.identity == identity and old.window_start == window_start:
-            return old
-        return self._build(identity, window_start, window_end)
+            return replace(old, check_credentials_at=check_at)
+        return self._build(identity, window_start, window_end, check_at)
 
     def _build(
         self,
         identity: tuple[str, str, str | None],
         window_start: int,
         window_end: int,
+        check_at: float,
     ) -> _Signing:
         access_key, secret_key, token = identity
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(window_start))
@@ -286,6 +318,7 @@ class S3GetPresigner:
         return _Signing(
             window_start=window_start,
             window_end=window_end,
+            check_credentials_at=check_at,
             identity=identity,
             signing_key=self._signing_key(secret_key, amz_date[:8]),
             canonical_head=f"GET\n/{self._endpoint.path_prefix}",
@@ -296,6 +329,7 @@ class S3GetPresigner:
             expires_at=datetime.fromtimestamp(
                 min(expires_at, _credential_expiry(self._credentials, expires_at)), UTC
             ),
+            signed=_SignedUrls(SIGNED_CACHE_BYTES),
         )
 
     def _signing_key(self, secret_key: str, date: str) -> bytes:
@@ -321,9 +355,3 @@ def _credential_expiry(credentials: CredentialSource, default: int) -> int:
     if isinstance(expiry, datetime) and expiry.tzinfo is not None:
         return min(default, int(expiry.timestamp()))
     return default
-
-
-def _signed_size(key: str, signing: _Signing, signed: PresignedUrl) -> int:
-    """What one memo entry keeps alive: the key, the URL and ~250 bytes of containers
-    (the _Signing is shared by every entry of its window)."""
-    return 250 + sys.getsizeof(key) + sys.getsizeof(signed.url)

@@ -35,7 +35,16 @@ def test_metrics_count_resolutions_rpcs_and_invalid_refs(start_resolver) -> None
     server = start_resolver(cdn_rollout_percent=100)
     before = _scrape(port)
     with ImageResolverClient(server.target) as client:
-        client.batch_resolve(["uploads/wishlist/u/a.jpg", "uploads/wishlist/u/b.jpg", "../x"])
+        client.batch_resolve(
+            [
+                "uploads/wishlist/u/a.jpg",
+                "uploads/wishlist/u/b.jpg",
+                "../x",
+                "a/../y",
+                "",
+                "media/x.jpg",
+            ]
+        )
     after = _scrape(port)
 
     def delta(name: str, **labels: str) -> float:
@@ -43,8 +52,10 @@ def test_metrics_count_resolutions_rpcs_and_invalid_refs(start_resolver) -> None
         return after.get(key, 0.0) - before.get(key, 0.0)
 
     assert delta("image_resolver_resolutions_total", origin="cdn") == 2
-    assert delta("image_resolver_invalid_refs_total", reason="empty_segment") == 0
-    assert delta("image_resolver_invalid_refs_total", reason="dot_segment") == 1
+    # counted once per reason and call, by the number of refs refused for it
+    assert delta("image_resolver_invalid_refs_total", reason="dot_segment") == 2
+    assert delta("image_resolver_invalid_refs_total", reason="empty") == 1
+    assert delta("image_resolver_invalid_refs_total", reason="outside_prefix") == 1
     assert delta("image_resolver_rpcs_total", method="BatchResolveImageUrls", code="OK") == 1
     assert delta("image_resolver_rpc_seconds_count", method="BatchResolveImageUrls") == 1
     assert after[("image_resolver_rollout_percent", ())] == 100

@@ -21,6 +21,7 @@ from mypy_boto3_s3 import S3Client
 
 from image_resolver.s3.presign import (
     MAX_EXPIRES,
+    SIGNED_CACHE_BYTES,
     S3GetPresigner,
     credentials_from_session,
 )
@@ -221,6 +222,19 @@ def test_url_is_stable_within_a_window_and_changes_at_its_end() -> None:
     assert second.url != first.url
     assert "X-Amz-Date=20251124T163000Z" in second.url
     assert second.expires_at == dt.datetime(2025, 11, 24, 17, 30, tzinfo=dt.UTC)
+
+
+def test_kept_urls_are_the_freshly_signed_ones_within_a_byte_budget() -> None:
+    """A page shown again reads its URLs from the window's store: the same bytes a signer
+    that never saw the keys produces; long keys with a session token cannot grow it."""
+    signer = make_presigner(token=TOKEN)
+    keys = [f"uploads/wishlist/u/{i}/" + "x" * 900 for i in range(6000)]
+    for key in keys:
+        signer.presign(key)
+    assert 0 < signer.signed_cache_bytes <= SIGNED_CACHE_BYTES
+    for key in (keys[0], keys[-1], "uploads/wishlist/u/a b+c.jpg"):  # kept, over budget, new
+        assert signer.presign(key) == make_presigner(token=TOKEN).presign(key)
+        assert signer.presign(key) == make_presigner(token=TOKEN).presign(key)  # read back
 
 
 @pytest.mark.parametrize("expires_in", [2, 3, 7, 60, 3600, 3601, MAX_EXPIRES])

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from image_resolver.urls import MAX_KEY_BYTES, RefError, UrlRules, quote_key
+from image_resolver.urls import (
+    MAX_KEY_BYTES,
+    MAX_VERSION_CHARS,
+    RefError,
+    UrlRules,
+    has_invisible,
+    quote_key,
+)
 
 BUCKET = "lego-moc-wishlist-uploads"
 CDN = "d1234abcd.cloudfront.net"
@@ -266,22 +273,49 @@ def test_nothing_outside_the_prefix_is_ever_accepted(ref: str) -> None:
         keys,
         st.text(max_size=40),
         st.from_regex(r"uploads/wishlist/[a-z./~_-]{0,12}", fullmatch=True),
-    )
+    ),
+    st.one_of(
+        st.just(""),
+        st.from_regex(r"[A-Za-z0-9]{1,130}", fullmatch=True),
+        versions,
+        st.text(max_size=12),
+    ),
 )
-def test_fast_path_agrees_with_checked_path(ref: str) -> None:
-    """The plain-key fast path is an optimisation only: same answers as the full checks."""
+def test_fast_path_agrees_with_checked_path(ref: str, version: str) -> None:
+    """The plain-key and plain-version fast paths are optimisations only: same answers
+    (URLs, version, refusal reason) as the full checks."""
 
     def outcome(rules: UrlRules) -> object:
         try:
-            parsed = rules.parse(ref)
+            parsed = rules.parse(ref, version)
         except RefError as exc:
-            return ("refused", exc.reason)
-        # the path parse() computes is the one cdn_url()/s3_url() would quote
+            return ("refused", exc.field, exc.reason)
+        # the path and query parse() builds are the ones cdn_url()/s3_url() would build
         assert rules.cdn_url_of(parsed) == rules.cdn_url(parsed.key, parsed.version)
         assert rules.s3_url_of(parsed) == rules.s3_url(parsed.key, parsed.version)
-        return (parsed.key, rules.cdn_url(parsed.key), rules.s3_url(parsed.key))
+        return (parsed.key, parsed.version, rules.cdn_url_of(parsed), rules.s3_url_of(parsed))
 
     assert outcome(RULES) == outcome(SLOW)
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(st.from_regex(r"[A-Za-z0-9]{1,130}", fullmatch=True), versions, st.text(max_size=140))
+)
+def test_plain_version_shortcut_keeps_the_full_rule(version: str) -> None:
+    """Letters-and-digits versions skip the checks and quote(): same refusals, same URL."""
+    accepted = (
+        len(version) <= MAX_VERSION_CHARS
+        and not re.search(r"[\x00-\x1f\x7f-\x9f]", version)
+        and not has_invisible(version)
+    )
+    if not accepted:
+        with pytest.raises(RefError) as refused:
+            RULES.parse(KEY, version)
+        assert (refused.value.field, refused.value.reason) == ("version", "bad_version")
+        return
+    url = RULES.cdn_url_of(RULES.parse(KEY, version))
+    assert url == f"https://{CDN}/{KEY}" + (f"?v={quote(version, safe='')}" if version else "")
 
 
 def test_quote_key_is_the_botocore_rule() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
@@ -70,17 +71,25 @@ def timestamp(at: datetime) -> Timestamp:
     return ts
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_timestamp(at: datetime) -> Timestamp:
+    """FromDatetime costs ~4 us and every presigned URL of one time window shares one
+    expiry, so each expiry is converted once. Only ever read (CopyFrom), never changed."""
+    return timestamp(at)
+
+
 def fill_wire(image: pb.ResolvedImageUrl, resolved: Resolved) -> None:
     """Fill an (added) wire message; filling is ~3x faster than constructing one."""
-    image.url = resolved.url
+    url, origin, expires_at, fallback_url, fallback_expires_at = resolved  # one read each
+    image.url = url
     # resolver.Origin has the proto's numbers (a test holds them equal); ints go straight in.
-    image.origin = resolved.origin  # type: ignore[assignment]
-    if resolved.expires_at is not None:
-        image.expires_at.FromDatetime(resolved.expires_at)
-    if resolved.fallback_url:
-        image.fallback_url = resolved.fallback_url
-        if resolved.fallback_expires_at is not None:
-            image.fallback_expires_at.FromDatetime(resolved.fallback_expires_at)
+    image.origin = origin  # type: ignore[assignment]
+    if expires_at is not None:
+        image.expires_at.CopyFrom(_shared_timestamp(expires_at))
+    if fallback_url:
+        image.fallback_url = fallback_url
+        if fallback_expires_at is not None:
+            image.fallback_expires_at.CopyFrom(_shared_timestamp(fallback_expires_at))
 
 
 class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
@@ -105,9 +114,7 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
     ) -> pb.ResolveImageUrlResponse:
         image = request.image
         try:
-            resolved = self.resolver.resolve(
-                image.ref, image.version, request.user_id, request.include_fallback
-            )
+            resolved = self.resolver.resolve(image, request.user_id, request.include_fallback)
         except FieldError as exc:
             if exc.field not in ("ref", "version"):
                 raise
@@ -123,15 +130,16 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
         count = len(request.images)
         if count > self.max_batch:
             raise FieldError("images", "too_many", f"at most {self.max_batch} images per call")
-        refs = [(img.ref, img.version) for img in request.images]
+        resolved = self.resolver.resolve_many(
+            request.images, request.user_id, request.include_fallback
+        )
         response = pb.BatchResolveImageUrlsResponse()
         add = response.results.add  # filling added messages is ~3x faster than constructing them
-        resolved = self.resolver.resolve_many(refs, request.user_id, request.include_fallback)
         for i, item in enumerate(resolved):
-            if isinstance(item, FieldError):
-                add().error.CopyFrom(field_error_status(item, prefix=f"images[{i}]."))
-            else:
+            if isinstance(item, Resolved):
                 fill_wire(add().image, item)
+            else:
+                add().error.CopyFrom(field_error_status(item, prefix=f"images[{i}]."))
         return response
 
     @rpc("CreateUploadUrl")

@@ -9,7 +9,10 @@ window or the credentials change.
 Time bucketing: every URL is signed with `X-Amz-Date` = start of the current window
 (`expires_in // 2` seconds, aligned to the epoch so all replicas agree). A key's URL
 is then identical for a whole window, so browsers and CDNs can cache the image, and
-it is never handed out with less than half of its lifetime left.
+it is never handed out with less than half of its lifetime left. Because a key's URL is
+the same for the whole window, the URLs signed in a window are kept until it ends (a page
+shown again costs a dictionary look-up per image instead of a SHA-256 and an HMAC),
+within a byte budget: keys run to 1 KB and a session token adds ~1 KB to every URL.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
@@ -40,6 +43,9 @@ _ALGORITHM = "AWS4-HMAC-SHA256"
 _SERVICE = "s3"
 _UNSIGNED = "UNSIGNED-PAYLOAD"  # presigned GETs never sign a payload
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
+# Bytes the URLs kept for one window may take (keys, URLs and their overhead).
+SIGNED_CACHE_BYTES = 4 * 1024 * 1024
+_ENTRY_OVERHEAD = 250  # dict slot, PresignedUrl, two str headers
 
 
 class FrozenCredentials(Protocol):
@@ -73,9 +79,38 @@ class PresignedUrl:
     expires_at: datetime  # tz-aware UTC
 
 
+class _SignedUrls:
+    """The URLs signed under one window and set of credentials, kept while the byte budget
+    lasts (after that, keys are signed each time until the next window). No lock: dict
+    reads and writes are atomic, and a race on `_room` can only overshoot it by an entry
+    per thread."""
+
+    def __init__(self, budget: int) -> None:
+        self._urls: dict[str, PresignedUrl] = {}
+        self._room = budget
+
+    def get(self, key: str) -> PresignedUrl | None:
+        return self._urls.get(key)
+
+    def keep(self, key: str, signed: PresignedUrl) -> None:
+        size = _size(key, signed)
+        if size <= self._room:
+            self._room -= size
+            self._urls[key] = signed
+
+    @property
+    def bytes(self) -> int:
+        return sum(_size(key, signed) for key, signed in self._urls.items())
+
+
+def _size(key: str, signed: PresignedUrl) -> int:
+    return _ENTRY_OVERHEAD + len(key.encode("utf-8", "surrogatepass")) + len(signed.url)
+
+
 @dataclass(frozen=True)
 class _Signing:
-    """Everything but the key's path, for one window and one set of credentials."""
+    """Everything but the key's path, for one window and one set of credentials; and the
+    URLs signed with it so far (they go with it when the window or credentials change)."""
 
     window_start: int
     window_end: int
@@ -88,6 +123,7 @@ class _Signing:
     url_head: str  # "https://host/<bucket path>"
     url_tail: str  # "?<query>&X-Amz-Signature="
     expires_at: datetime
+    signed: _SignedUrls = field(compare=False, repr=False)
 
 
 class S3GetPresigner:
@@ -169,6 +205,11 @@ class S3GetPresigner:
     def expires_in(self) -> int:
         return self._expires_in
 
+    @property
+    def signed_cache_bytes(self) -> int:
+        """Bytes the URLs kept for the current window take (at most SIGNED_CACHE_BYTES)."""
+        return self._signing.signed.bytes if self._signing else 0
+
     def presign(self, key: str) -> PresignedUrl:
         """A presigned GET URL for `key`; the same string for every call in one window.
 
@@ -184,6 +225,13 @@ class S3GetPresigner:
             signing = self._new_window(now)
         elif now >= signing.check_credentials_at:
             self._recheck_in_background()
+        signed = signing.signed.get(key)
+        if signed is None:
+            signed = self._sign(key, signing)
+            signing.signed.keep(key, signed)
+        return signed
+
+    def _sign(self, key: str, signing: _Signing) -> PresignedUrl:
         path = quote_key(key)
         canonical = signing.canonical_head + path + signing.canonical_tail
         digest = hashlib.sha256(canonical.encode()).hexdigest()
@@ -281,6 +329,7 @@ class S3GetPresigner:
             expires_at=datetime.fromtimestamp(
                 min(expires_at, _credential_expiry(self._credentials, expires_at)), UTC
             ),
+            signed=_SignedUrls(SIGNED_CACHE_BYTES),
         )
 
     def _signing_key(self, secret_key: str, date: str) -> bytes:

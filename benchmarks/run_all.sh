@@ -14,12 +14,15 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 if [ "${SMOKE:-0}" = 1 ]; then
   resolver=(--calls 100 --rounds 1); kinds=(--seconds 0.3 --clients 2 --rounds 1)
   presign=(--keys 300 --repeat 1); logs=(--lines 2000 --repeat 1); api=(--requests 30 --warmup 10)
+  ab=(--rounds 1)
 elif [ "${FULL:-0}" = 1 ]; then
-  resolver=(--calls 6000); kinds=(); presign=(); logs=(--lines 1000000); api=()
+  resolver=(--calls 6000); kinds=(); presign=(); logs=(--lines 1000000); api=(); ab=()
 else
-  resolver=(--calls 3000); kinds=(); presign=(); logs=(--lines 200000); api=()
+  resolver=(--calls 3000); kinds=(); presign=(); logs=(--lines 200000); api=(); ab=(--rounds 2)
 fi
 echo; echo "## resolver vs echo RPC"; $py benchmarks/bench_resolver.py "${resolver[@]}"
+echo; echo "## batch handler per key, this tree vs the revision before issue 16's changes"
+$py benchmarks/ab_batch_handler.py "${ab[@]}"
 echo; echo "## aio vs sync grpc server, separate client processes"
 $py benchmarks/bench_server_kinds.py "${kinds[@]}"
 echo; echo "## presigned fallback vs botocore"; $py benchmarks/bench_presign.py "${presign[@]}"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from typing import Any
 
 import jwt
@@ -36,6 +38,10 @@ class AuthUnavailable(ApiError):
         )
 
 
+class _JwksDown(Exception):
+    """The JWKS endpoint failed (or failed within the last Retry-After seconds)."""
+
+
 class Authenticator:
     def __init__(self, settings: ApiSettings) -> None:
         self._options: Options = {"require": ["exp", "sub"]}
@@ -58,6 +64,11 @@ class Authenticator:
                 lifespan=300,
                 timeout=settings.jwt_jwks_timeout_seconds,
             )
+        # After a failed fetch, requests fail at once for RETRY_AFTER_SECONDS: PyJWT fetches
+        # under its own lock and remembers no failure, so N waiting requests would otherwise
+        # take N timeouts, each holding an executor thread.
+        self._jwks_lock = threading.Lock()
+        self._jwks_down_until = 0.0
         if self._audience is None:
             self._options["verify_aud"] = False
 
@@ -90,13 +101,28 @@ class Authenticator:
         return sub
 
     async def _jwks_key(self, token: str) -> Any:
-        jwks = self._jwks
-        assert jwks is not None
+        try:  # the token's own header first: a malformed token must not count as an outage
+            kid = jwt.get_unverified_header(token).get("kid")
+        except (jwt.InvalidTokenError, ValueError):
+            raise AuthError("token is not valid") from None
         try:  # blocking fetch (cached for 5 minutes): keep it off the event loop
-            return (await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)).key
-        except jwt.PyJWKClientConnectionError as exc:
-            # The cause's class only: its text carries the JWKS URL.
-            log.warning("JWKS fetch failed: %s", type(exc.__cause__ or exc).__name__)
+            return await asyncio.to_thread(self._signing_key, kid)
+        except _JwksDown:
             raise AuthUnavailable() from None
         except (jwt.PyJWKClientError, jwt.InvalidTokenError):
             raise AuthError("token is not valid") from None
+
+    def _signing_key(self, kid: Any) -> Any:
+        jwks = self._jwks
+        assert jwks is not None
+        with self._jwks_lock:
+            if time.monotonic() < self._jwks_down_until:
+                raise _JwksDown
+            try:
+                return jwks.get_signing_key(kid).key
+            except (jwt.PyJWKClientConnectionError, ValueError, OSError) as exc:
+                # ValueError: a 200 that is not JSON (an HTML error page); OSError: a reset.
+                # The cause's class only: its text carries the JWKS URL.
+                log.warning("JWKS fetch failed: %s", type(exc.__cause__ or exc).__name__)
+                self._jwks_down_until = time.monotonic() + RETRY_AFTER_SECONDS
+                raise _JwksDown from None

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -93,10 +94,17 @@ def test_rs256_with_a_pem_public_key_and_an_empty_secret(
 
 class _JwksServer:
     """A JWKS document on loopback, counting how often it is fetched; `delay` holds each
-    answer that long (a hung identity provider), `status` answers with another status."""
+    answer that long (a hung identity provider), `status` answers with another status and
+    `raw` with another body (an HTML error page from a proxy)."""
 
-    def __init__(self, document: dict[str, Any], delay: float = 0, status: int = 200) -> None:
-        body = json.dumps(document).encode()
+    def __init__(
+        self,
+        document: dict[str, Any],
+        delay: float = 0,
+        status: int = 200,
+        raw: bytes | None = None,
+    ) -> None:
+        body = json.dumps(document).encode() if raw is None else raw
         self.fetches = 0
         self._closing = threading.Event()
         outer = self
@@ -156,13 +164,19 @@ def _jwk(key: rsa.RSAPrivateKey) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("timeout_env", "delay", "status", "within"),
+    ("timeout_env", "delay", "status", "raw", "within"),
     [
-        ("", 12.0, 200, (4.0, 8.0)),  # the default: about 5 s, not PyJWT's 30 s
-        ("1", 12.0, 200, (0.5, 3.0)),
-        ("1", 0.0, 500, (0.0, 3.0)),
+        ("", 12.0, 200, None, (4.0, 8.0)),  # the default: about 5 s, not PyJWT's 30 s
+        ("1", 12.0, 200, None, (0.5, 3.0)),
+        ("1", 0.0, 500, None, (0.0, 3.0)),
+        ("1", 0.0, 200, b"<html>502 Bad Gateway</html>", (0.0, 3.0)),
     ],
-    ids=["hangs, default timeout", "hangs, JWT_JWKS_TIMEOUT_SECONDS=1", "answers 500"],
+    ids=[
+        "hangs, default timeout",
+        "hangs, JWT_JWKS_TIMEOUT_SECONDS=1",
+        "answers 500",
+        "answers 200 with an HTML page",
+    ],
 )
 def test_a_jwks_outage_is_a_fast_503_with_retry_after_not_a_401(
     env_api: Callable[..., BackgroundApi],
@@ -170,12 +184,13 @@ def test_a_jwks_outage_is_a_fast_503_with_retry_after_not_a_401(
     timeout_env: str,
     delay: float,
     status: int,
+    raw: bytes | None,
     within: tuple[float, float],
 ) -> None:
     """The identity provider being down is the server's problem, not the token's: a 401
     would tell clients to sign in again; 503 + Retry-After tells them to retry."""
     key = _private_key()
-    jwks = _JwksServer({"keys": [_jwk(key)]}, delay=delay, status=status)
+    jwks = _JwksServer({"keys": [_jwk(key)]}, delay=delay, status=status, raw=raw)
     monkeypatch.setenv("JWT_JWKS_TIMEOUT_SECONDS", timeout_env)
     try:
         api = env_api(JWT_JWKS_URL=jwks.url)
@@ -192,6 +207,35 @@ def test_a_jwks_outage_is_a_fast_503_with_retry_after_not_a_401(
     assert resp.headers["Retry-After"] == "2"
     assert "127.0.0.1" not in str(error["message"])  # the JWKS URL is not echoed
     assert within[0] <= elapsed < within[1], elapsed
+    assert jwks.fetches == 1
+
+
+def test_concurrent_requests_during_a_jwks_outage_all_fail_within_one_timeout(
+    env_api: Callable[..., BackgroundApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyJWT fetches under a lock and remembers no failure: without the API's own memory
+    of the outage, the 8th of 8 waiting requests took 8 timeouts."""
+    key = _private_key()
+    jwks = _JwksServer({"keys": [_jwk(key)]}, delay=12.0)
+    monkeypatch.setenv("JWT_JWKS_TIMEOUT_SECONDS", "1")
+    token = _rs256(key, "u-jwks", kid="k-1")
+
+    def one() -> tuple[httpx.Response, float]:
+        started = time.monotonic()
+        resp = httpx.get(
+            f"{api.url}/api/wishlist", headers={"Authorization": f"Bearer {token}"}, timeout=20
+        )
+        return resp, time.monotonic() - started
+
+    try:
+        api = env_api(JWT_JWKS_URL=jwks.url)
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda _: one(), range(8)))
+    finally:
+        jwks.close()
+    for resp, elapsed in results:
+        assert_error(resp, 503, "auth_unavailable")
+        assert elapsed < 3.0, [round(e, 2) for _, e in results]
     assert jwks.fetches == 1
 
 

@@ -20,6 +20,7 @@ DEFAULT_SQLITE_URL = "sqlite:///./var/wishlist.db"
 # The largest legitimate JSON body (a title, an upload key) is well under 1 KiB.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
 DEFAULT_JWKS_TIMEOUT = 5.0
+MAX_PEM_BYTES = 1024 * 1024  # a CA bundle is ~200 KiB
 _S = TypeVar("_S", bound=BaseSettings)
 
 
@@ -115,10 +116,13 @@ class ApiSettings(DatabaseSettings):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         try:
-            pem = Path(value).read_bytes()
+            with Path(value).open("rb") as fh:  # bounded: /dev/zero must not hang start-up
+                pem = fh.read(MAX_PEM_BYTES + 1)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise ValueError(f"cannot read the file ({reason})") from None
+        if len(pem) > MAX_PEM_BYTES:
+            raise ValueError(f"is larger than {MAX_PEM_BYTES // 1024} KiB: not a PEM file")
         if b"-----BEGIN " not in pem:
             raise ValueError("is not a PEM file")
         return value

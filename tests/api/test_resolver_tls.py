@@ -119,6 +119,7 @@ def test_tls_is_off_unless_asked_and_on_with_any_tls_variable(tls: TlsFiles) -> 
         ("missing CA file", "RESOLVER_TLS_CA"),
         ("CA is a folder", "RESOLVER_TLS_CA"),
         ("CA is not PEM", "RESOLVER_TLS_CA"),
+        ("CA is /dev/zero", "RESOLVER_TLS_CA"),
     ],
 )
 def test_bad_tls_settings_stop_start_up_with_one_line_naming_the_variable(
@@ -132,6 +133,7 @@ def test_bad_tls_settings_stop_start_up_with_one_line_naming_the_variable(
         "missing CA file": {"RESOLVER_TLS_CA": str(tmp_path / "absent.pem")},
         "CA is a folder": {"RESOLVER_TLS_CA": str(tmp_path)},
         "CA is not PEM": {"RESOLVER_TLS_CA": str(not_pem)},
+        "CA is /dev/zero": {"RESOLVER_TLS_CA": "/dev/zero"},  # endless: the read is bounded
     }[given]
     done = run_api_serve(env)
     assert done.returncode == 2, done.stderr

@@ -81,26 +81,30 @@ class PresignedUrl:
 
 class _SignedUrls:
     """The URLs signed under one window and set of credentials, kept while the byte budget
-    lasts (after that, keys are signed each time until the next window). No lock: dict
-    reads and writes are atomic, and a race on `_room` can only overshoot it by an entry
-    per thread."""
+    lasts (after that, keys are signed each time until the next window). Reads take no
+    lock (one dict lookup); `keep` does, so the budget is a hard bound: it runs only after
+    a miss, which has just paid for a signature."""
 
     def __init__(self, budget: int) -> None:
         self._urls: dict[str, PresignedUrl] = {}
         self._room = budget
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> PresignedUrl | None:
         return self._urls.get(key)
 
     def keep(self, key: str, signed: PresignedUrl) -> None:
         size = _size(key, signed)
-        if size <= self._room:
-            self._room -= size
-            self._urls[key] = signed
+        with self._lock:
+            if size <= self._room and key not in self._urls:
+                self._room -= size
+                self._urls[key] = signed
 
     @property
     def bytes(self) -> int:
-        return sum(_size(key, signed) for key, signed in self._urls.items())
+        with self._lock:
+            kept = list(self._urls.items())
+        return sum(_size(key, signed) for key, signed in kept)
 
 
 def _size(key: str, signed: PresignedUrl) -> int:

@@ -13,6 +13,7 @@ from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist.images.v1 import rollout_service_pb2_grpc as rpb_grpc
 from wishlist_images_client import calls
+from wishlist_images_client.calls import ResolverCallError
 from wishlist_images_client.spec import CALLS, Deadline, bind
 from wishlist_images_client.types import (
     ImageRef,
@@ -51,6 +52,9 @@ class AsyncImageResolverClient:
         }
         self._calls = bind(stubs, admin_token)
         self.timeout = timeout
+        # Refs per BatchResolveImageUrls call; lowered to the resolver's published
+        # max_batch (GetUploadPolicy) the first time it refuses a batch as too large.
+        self.max_batch = calls.MAX_BATCH
 
     async def _call(
         self, name: str, request: Any, timeout: float | Deadline | None, request_id: str | None
@@ -129,8 +133,19 @@ class AsyncImageResolverClient:
     ) -> list[Any]:
         deadline = Deadline(CALLS[name], timeout or self.timeout)
         out: list[Any] = []
-        for request in calls.batch_requests(refs, user_id, include_fallback):
-            out.extend(await self._call(name, request, deadline, request_id))
+        start = 0
+        while start < len(refs):
+            chunk = refs[start : start + self.max_batch]
+            request = calls.batch_request(chunk, user_id, include_fallback)
+            try:
+                out.extend(await self._call(name, request, deadline, request_id))
+            except ResolverCallError as exc:
+                if not calls.refused_as_too_many(exc):
+                    raise
+                policy = await self.upload_policy(timeout=deadline.left(), request_id=request_id)
+                self.max_batch = calls.smaller_batch(exc, len(chunk), policy.max_batch)
+                continue
+            start += len(chunk)
         return out
 
     async def create_upload_url(

@@ -8,7 +8,7 @@ compare-and-set, and a retried success would report a false conflict.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,15 +135,25 @@ def resolve_request(
     )
 
 
-def batch_requests(
+def batch_request(
     refs: Sequence[ImageRef | str], user_id: str, include_fallback: bool = False
-) -> Iterator[pb.BatchResolveImageUrlsRequest]:
-    """Split any number of refs into server-sized batches, keeping order."""
-    for start in range(0, len(refs), MAX_BATCH):
-        chunk: Iterable[ImageRef | str] = refs[start : start + MAX_BATCH]
-        yield pb.BatchResolveImageUrlsRequest(
-            images=[as_ref(r) for r in chunk], user_id=user_id, include_fallback=include_fallback
-        )
+) -> pb.BatchResolveImageUrlsRequest:
+    return pb.BatchResolveImageUrlsRequest(
+        images=[as_ref(r) for r in refs], user_id=user_id, include_fallback=include_fallback
+    )
+
+
+def refused_as_too_many(exc: ResolverCallError) -> bool:
+    """The resolver refused the whole batch for its size (its `max_batch` is smaller)."""
+    return exc.code == grpc.StatusCode.INVALID_ARGUMENT and exc.field == "images"
+
+
+def smaller_batch(exc: ResolverCallError, sent: int, published: int) -> int:
+    """The batch size to retry with after a too-many refusal: the resolver's published
+    `max_batch`, if it is smaller than what was sent; otherwise the refusal stands."""
+    if 0 < published < sent:
+        return published
+    raise exc
 
 
 def set_rollout_request(

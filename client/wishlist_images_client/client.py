@@ -14,6 +14,7 @@ from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist.images.v1 import rollout_service_pb2_grpc as rpb_grpc
 from wishlist_images_client import calls
+from wishlist_images_client.calls import ResolverCallError
 from wishlist_images_client.spec import CALLS, Deadline, bind
 from wishlist_images_client.types import (
     ImageRef,
@@ -52,6 +53,9 @@ class ImageResolverClient:
         }
         self._calls = bind(stubs, admin_token)
         self.timeout = timeout
+        # Refs per BatchResolveImageUrls call; lowered to the resolver's published
+        # max_batch (GetUploadPolicy) the first time it refuses a batch as too large.
+        self.max_batch = calls.MAX_BATCH
 
     def _call(
         self, name: str, request: Any, timeout: float | Deadline | None, request_id: str | None
@@ -130,8 +134,19 @@ class ImageResolverClient:
     ) -> list[Any]:
         deadline = Deadline(CALLS[name], timeout or self.timeout)
         out: list[Any] = []
-        for request in calls.batch_requests(refs, user_id, include_fallback):
-            out.extend(self._call(name, request, deadline, request_id))
+        start = 0
+        while start < len(refs):
+            chunk = refs[start : start + self.max_batch]
+            request = calls.batch_request(chunk, user_id, include_fallback)
+            try:
+                out.extend(self._call(name, request, deadline, request_id))
+            except ResolverCallError as exc:
+                if not calls.refused_as_too_many(exc):
+                    raise
+                policy = self.upload_policy(timeout=deadline.left(), request_id=request_id)
+                self.max_batch = calls.smaller_batch(exc, len(chunk), policy.max_batch)
+                continue
+            start += len(chunk)
         return out
 
     def create_upload_url(

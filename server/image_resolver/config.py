@@ -31,7 +31,9 @@ MAX_SOCKET_PATH = 107
 class Settings(BaseSettings):
     """Every knob of the resolver; names are the environment variables (case-insensitive)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # An empty variable (`CDN_ROLLOUT_PERCENT=` from a templated manifest) means unset, the
+    # same rule the wishlist API applies to its JWT_* variables.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     cloudfront_distribution_domain: str | None = None
     cloudfront_distribution_id: str | None = None

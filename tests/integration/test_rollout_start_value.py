@@ -35,8 +35,11 @@ def _start_up(local_aws: LocalAws, percent: str | None) -> tuple[list[dict[str, 
     return lines, origin
 
 
-def test_a_cdn_domain_alone_starts_dark_and_says_so(local_aws: LocalAws) -> None:
-    lines, origin = _start_up(local_aws, None)
+@pytest.mark.parametrize("percent", [None, ""], ids=["unset", "empty"])
+def test_a_cdn_domain_alone_starts_dark_and_says_so(
+    local_aws: LocalAws, percent: str | None
+) -> None:
+    lines, origin = _start_up(local_aws, percent)
     (serving,) = [e for e in lines if e.get("msg") == SERVING]
     assert (serving["cdn_domain"], serving["rollout_percent"]) == (CDN, 0)
     assert origin == Origin.S3

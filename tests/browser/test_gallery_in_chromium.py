@@ -102,6 +102,29 @@ def test_a_missing_object_shows_the_placeholder(make_stack, visit, user) -> None
     assert _x_cache(seen, key, "fetch") == ["Error from cloudfront"]
 
 
+def test_an_image_reported_broken_twice_is_probed_once(make_stack, visit, user) -> None:
+    """An image that fails while the page script starts reports twice (the script's
+    complete-and-broken check, then its queued error event): one probe, one decision."""
+    stack = make_stack()
+    [key] = _items_with_images(stack, user, 1, "twice")
+    stack.aws.client("s3").delete_object(Bucket="lego-moc-wishlist-uploads", Key=key)
+    seen = visit(stack, user)
+    probes = [r for r in seen.requests if r.resource_type == "fetch"]
+    assert len(probes) == 1
+    seen.page.evaluate(
+        """() => { const i = document.querySelector('img[data-image]');
+                   i.dataset.state = 'primary';
+                   i.dispatchEvent(new Event('error'));
+                   i.dispatchEvent(new Event('error')); }"""
+    )
+    seen.page.wait_for_function(
+        "() => document.querySelector('img[data-image]').dataset.state === 'placeholder'"
+    )
+    seen.page.wait_for_timeout(500)  # room for a second probe, had one started
+    # The probe read the placeholder's 200, so the S3 copy was tried: gone too -> placeholder.
+    assert len([r for r in seen.requests if r.resource_type == "fetch"]) == 2
+
+
 def _visit_with_origin_status(make_stack, visit, user, status: int) -> tuple[Stack, Visit]:
     """The gallery of one image whose origin answers `status` at the edge."""
     stack = make_stack()

@@ -25,12 +25,15 @@ async function cdnStatus(url) {
 
 async function onImageError(img) {
   const state = img.dataset.state || "primary";
-  if (state === "placeholder" || state === "message") return;
+  // "probing": an image that failed while this script started can report twice (the
+  // complete-and-broken check below, then its queued error event): probe it once.
+  if (state === "placeholder" || state === "message" || state === "probing") return;
   if (state === "fallback" || !img.dataset.fallback) {
     // S3 copy failed too, or an S3-origin image (a presigned GET can't be probed): placeholder.
     swap(img, "placeholder", img.dataset.placeholder);
     return;
   }
+  img.dataset.state = "probing";
   const status = await cdnStatus(img.src);
   img.dataset.cdnStatus = String(status);
   if (status === 404 || status === 403) swap(img, "placeholder", img.dataset.placeholder);

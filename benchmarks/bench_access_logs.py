@@ -8,7 +8,7 @@ each as a subprocess under a small wrapper that reads its own peak RSS:
 
 * gunzip speed: ``zcat FILE | wc -l`` on the single file (the goal's baseline);
 * the report on the single file, and on the folder of many files
-  (``python -m image_resolver.accesslogs.cli report PATH --json``);
+  (``python -m image_ops.accesslogs.cli report PATH --json``);
 * GoAccess 1.7 (``zcat FILE | goaccess - --log-format=CLOUDFRONT``) if installed
   (``apt-get install -y goaccess``), skipped if absent.
 
@@ -77,7 +77,7 @@ def measure(pipeline: str, out: Path, repeat: int) -> Run:
 
 
 def report_pipeline(path: Path) -> str:
-    cmd = [sys.executable, "-m", "image_resolver.accesslogs.cli", "report", str(path), "--json"]
+    cmd = [sys.executable, "-m", "image_ops.accesslogs.cli", "report", str(path), "--json"]
     return shlex.join(cmd)
 
 

@@ -1,6 +1,6 @@
 """The one definition of every call both clients make: which RPC, whether it is an admin
 call, how its answer is decoded, and the deadline rule. `client.py` and `aio.py` are thin
-loops over this table; tests/unit/test_client_parity.py fails when either drifts from it.
+loops over this table; tests/client/test_client_parity.py fails when either drifts from it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ locals {
   s3_access_prefix = "s3-access/${var.uploads_bucket_name}/"
 
   # Where access logs land. One definition for the delivery, the bucket policy and the Athena
-  # table (outputs athena_*); server/image_resolver/accesslogs/athena.py renders the same layout
+  # table (outputs athena_*); ops/image_ops/accesslogs/athena.py renders the same layout
   # and tests/deploy/test_access_log_layout.py checks that all of them agree.
   access_log_prefix        = "cloudfront/"
   access_log_suffix_path   = "${local.access_log_prefix}{DistributionId}/{yyyy}/{MM}/{dd}"

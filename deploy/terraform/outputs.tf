@@ -44,7 +44,7 @@ output "rollout_store_url" {
 }
 
 output "athena_table_location" {
-  description = "LOCATION of the cloudfront_logs Athena table (python -m image_resolver.accesslogs.athena --location)"
+  description = "LOCATION of the cloudfront_logs Athena table (python -m image_ops.accesslogs.athena --location)"
   value       = "s3://${aws_s3_bucket.logs.id}/${local.access_log_prefix}"
 }
 

@@ -49,7 +49,7 @@ data "aws_iam_policy_document" "rollout_gates" {
 
 resource "aws_iam_policy" "rollout_gates" {
   name        = "${var.name}-rollout-gates"
-  description = "What image-resolver rollout advance|auto reads: alarms, access logs, probe results."
+  description = "What image-ops rollout advance|auto reads: alarms, access logs, probe results."
   policy      = data.aws_iam_policy_document.rollout_gates.json
   tags        = var.tags
 }
@@ -199,7 +199,7 @@ resource "aws_scheduler_schedule" "probe" {
   #checkov:skip=CKV_AWS_297:The schedule's input is a task definition ARN and subnet ids, no secrets; the AWS-owned key is enough.
   count               = local.probe_on ? 1 : 0
   name                = "${var.name}-probe"
-  description         = "image-resolver probe (AC14 evidence for rollout advance)"
+  description         = "image-ops probe (AC14 evidence for rollout advance)"
   schedule_expression = var.probe.schedule
 
   flexible_time_window {

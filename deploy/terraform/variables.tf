@@ -203,7 +203,7 @@ variable "tags" {
 }
 
 variable "probe" {
-  description = "Scheduled `image-resolver probe` (EventBridge Scheduler -> Fargate task) for accounts without a Kubernetes cluster; null = off. Runs in this module's region; other regions: deploy/cloudformation/image-probe.yaml."
+  description = "Scheduled `image-ops probe` (EventBridge Scheduler -> Fargate task) for accounts without a Kubernetes cluster; null = off. Runs in this module's region; other regions: deploy/cloudformation/image-probe.yaml."
   type = object({
     image              = string
     resolver_target    = string

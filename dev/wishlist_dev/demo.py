@@ -192,7 +192,7 @@ def _banner(
 ) -> str:
     """Every command is complete: absolute paths, so it works pasted into a fresh shell."""
     bindir = Path(sys.executable).parent
-    cli = shlex.quote(str(bindir / "image-resolver"))
+    cli = shlex.quote(str(bindir / "image-ops"))  # the operator toolkit
     dev_cli = shlex.quote(str(bindir / "wishlist-dev"))
     target = "" if resolver.port == RESOLVER_PORT else f" --target {resolver.target}"
     auth = shlex.quote("Authorization: Bearer " + token)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from image_resolver.accesslogs.fields import FIELD_NAMES
+from image_ops.accesslogs.fields import FIELD_NAMES
 
 # Edge locations used by the generator, with their request weights. Prefixes are
 # all present in edge_locations.json, except ZZZ (an unknown code on purpose).

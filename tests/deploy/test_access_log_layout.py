@@ -1,6 +1,6 @@
 """Access logs land where the Athena table reads them, in both template flavours (issue 14).
 
-One definition: ``image_resolver.accesslogs.athena.DELIVERY_SUFFIX_PATH``. Both templates must
+One definition: ``image_ops.accesslogs.athena.DELIVERY_SUFFIX_PATH``. Both templates must
 configure the standard logging v2 delivery with exactly that suffix path and let the delivery
 write under it; the committed table DDL (LOCATION + partition projection) must find the object
 key such a delivery produces.
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from image_resolver.accesslogs.athena import DELIVERY_SUFFIX_PATH, LOG_PREFIX, LOGS_BUCKET
-from image_resolver.accesslogs.fields import FIELD_NAMES, FIELDS
+from image_ops.accesslogs.athena import DELIVERY_SUFFIX_PATH, LOG_PREFIX, LOGS_BUCKET
+from image_ops.accesslogs.fields import FIELD_NAMES, FIELDS
 from tests.deploy.conftest import DEPLOY, Terraform, cfn_resources, cfn_statements
 
 DISTRIBUTION_ID = "E2EXAMPLE0DIST"  # the projection enum value in the committed DDL

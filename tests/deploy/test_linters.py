@@ -25,14 +25,26 @@ def _tool(name: str) -> str:
     return found
 
 
-# Each deployable's Dockerfile and the command its image runs.
-DOCKERFILES = {"server/Dockerfile": "image-resolver", "api/Dockerfile": "wishlist-api"}
+# The root Dockerfile's final stages: each deployable's target, its folder and its command.
+TARGETS = {"image-resolver": "server", "wishlist-api": "api", "image-ops": "ops"}
+DOCKERFILE = REPO / "Dockerfile"
 
 
-@pytest.mark.parametrize("dockerfile", sorted(DOCKERFILES))
-def test_hadolint_dockerfile(dockerfile: str) -> None:
+def stages(text: str) -> dict[str, str]:
+    """Each `FROM ... AS name` stage's name and body (up to the next FROM)."""
+    found = re.split(r"^FROM\s+", text, flags=re.M)[1:]
+    named = {}
+    for chunk in found:
+        head, _, body = chunk.partition("\n")
+        match = re.search(r"\bAS\s+(\S+)\s*$", head, flags=re.I)
+        assert match, f"unnamed stage: FROM {head}"
+        named[match.group(1)] = head + "\n" + body
+    return named
+
+
+def test_hadolint_dockerfile() -> None:
     result = subprocess.run(
-        [_tool("hadolint"), dockerfile], cwd=REPO, capture_output=True, text=True, check=False
+        [_tool("hadolint"), "Dockerfile"], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -44,26 +56,35 @@ def test_cfn_lint_template() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("dockerfile", sorted(DOCKERFILES))
-def test_dockerfile_contract(dockerfile: str) -> None:
-    text = (REPO / dockerfile).read_text()
-    command = DOCKERFILES[dockerfile]
+def test_one_dockerfile_at_the_root() -> None:
+    strays = [p.relative_to(REPO) for p in REPO.glob("*/Dockerfile")]
+    assert not strays, f"a target in the root Dockerfile instead: {strays}"
+    text = DOCKERFILE.read_text()
     bases = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
-    assert len(bases) >= 2, "multi-stage build"
-    assert all(b.startswith("python:3.11") and "slim" in b for b in bases)
-    assert all(re.search(r"@sha256:[0-9a-f]{64}$", b) for b in bases), "base pinned by digest"
-    assert re.search(r"^USER\s+(?!0\b|root\b)\S+", text, flags=re.M)
-    assert "HEALTHCHECK" in text and f'ENTRYPOINT ["{command}"]' in text
-    assert "uv sync --frozen" in text, "installs exactly uv.lock"
-    folder = Path(dockerfile).parent
-    scripts = tomllib.loads((REPO / folder / "pyproject.toml").read_text())["project"]["scripts"]
-    assert command in scripts
+    external = [b for b in bases if ":" in b or "@" in b]
+    assert external and all(b.startswith("python:3.11") and "slim" in b for b in external)
+    assert all(re.search(r"@sha256:[0-9a-f]{64}$", b) for b in external), "pinned by digest"
     for src in re.findall(r"^COPY\s+(?!--from)(.+?)\s+\S+$", text, flags=re.M):
         for path in src.split():
             assert (REPO / path).exists(), f"Dockerfile copies missing {path}"
             ignore = (REPO / ".dockerignore").read_text().splitlines()
             kept = [f"!{path}", f"!{path}/", *(f"!{p}/" for p in Path(path).parents)]
             assert any(k in ignore for k in kept), f".dockerignore drops {path}"
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_dockerfile_target_contract(target: str) -> None:
+    named = stages(DOCKERFILE.read_text())
+    assert target in named, f"no `--target {target}`"
+    final = named[target]
+    assert re.search(r"^USER\s+(?!0\b|root\b)\S+", final, flags=re.M), "runs as root"
+    assert "HEALTHCHECK" in final and f'ENTRYPOINT ["{target}"]' in final
+    # Its venv comes from its own build stage, which installs exactly its member from the lock.
+    (source,) = re.findall(r"^COPY --from=(\S+) /opt/venv /opt/venv$", final, flags=re.M)
+    assert f"uv sync --frozen --no-dev --no-editable --package {target}" in named[source]
+    pyproject = tomllib.loads((REPO / TARGETS[target] / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == target
+    assert target in pyproject["project"]["scripts"]
 
 
 def test_health_command_fails_when_nothing_serves() -> None:

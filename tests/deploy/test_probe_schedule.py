@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from image_resolver.cli import build_parser
+from image_ops.cli import build_parser
 from tests.deploy.conftest import DEPLOY, Terraform, cfn_statements
 from tests.deploy.test_linters import _tool
 

@@ -72,7 +72,7 @@ class LiveRollout:
         if snap.state is None:
             self._failed(
                 f"no rollout document in {self.store.describe()} (never written, or deleted); "
-                f"serving {self._serving()}; `image-resolver rollout set` writes one"
+                f"serving {self._serving()}; `image-ops rollout set` writes one"
             )
             return False
         self._healthy()

@@ -2,7 +2,7 @@
 
 Used by the public S3 fallback (`UrlRules.s3_url`), the presigner and the legacy-URL
 parser, so all three agree. It reproduces botocore's endpoint rules for the aws, aws-cn and
-aws-us-gov partitions (tests/unit/test_s3_endpoint.py compares every case with botocore):
+aws-us-gov partitions (tests/server/test_s3_endpoint.py compares every case with botocore):
 us-east-1 keeps the global `s3.amazonaws.com` host unless FIPS or dual-stack is asked for,
 aws-cn hosts end in `.amazonaws.com.cn` and have no FIPS endpoints, and only lower-case
 DNS-label bucket names are virtual-hosted (dotted names break the `*.s3` certificate).

@@ -1,0 +1,188 @@
+"""The report's SQL: one definition, run as-is by DuckDB (local) and Athena (fleet).
+
+Everything here is written in the dialect common to DuckDB and Trino/Athena:
+``try_cast``, ``count_if``, ``date_trunc``, ``substr``, ``concat`` and
+``approx_percentile`` (Trino's aggregate; the DuckDB engine defines a macro of
+that name). Integer division differs between the two, so queries return counts
+and Python computes the ratios.
+
+Two layers:
+
+* ``REQUESTS_COLUMNS`` turns raw ``cloudfront_logs`` columns into the derived
+  ``cloudfront_requests`` relation (timestamp, edge code, hit/miss flags). DuckDB
+  materialises it from the log files; Athena defines it as a view.
+* ``QUERIES`` are the report queries over ``cloudfront_requests``. Each one starts
+  with the same window CTE and takes four positional parameters, in order:
+  first and last partition day (``'YYYY/MM/DD'``, lets Athena prune partitions),
+  then the half-open timestamp window ``[since, until)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from image_ops.accesslogs.fields import HIT_RESULT_TYPES, MISS_RESULT_TYPES
+
+REQUESTS_VIEW = "cloudfront_requests"
+LOGS_TABLE = "cloudfront_logs"
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+# The response result type is CloudFront's cache verdict before the body was sent;
+# x-edge-result-type can turn a Hit into an Error when the viewer hangs up, which
+# says nothing about the cache. Fall back to it for files that lack the former.
+_CACHE_RESULT = "coalesce(x_edge_response_result_type, x_edge_result_type)"
+
+# (column, expression over cloudfront_logs). `dt` is the partition column in
+# Athena; `DT_EXPRESSION` computes the same value from the date field locally.
+REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ts", 'try_cast(concat(CAST("date" AS varchar), \' \', "time") AS timestamp)'),
+    ("dt", "dt"),
+    ("edge_code", "substr(x_edge_location, 1, 3)"),
+    ("uri", "cs_uri_stem"),
+    ("status", "sc_status"),
+    ("sc_bytes", "sc_bytes"),
+    ("time_taken", "time_taken"),
+    ("ttfb", "time_to_first_byte"),
+    ("cache_result", _CACHE_RESULT),
+    ("is_hit", f"{_CACHE_RESULT} IN ({_in_list(HIT_RESULT_TYPES)})"),
+    ("is_miss", f"{_CACHE_RESULT} IN ({_in_list(MISS_RESULT_TYPES)})"),
+)
+DT_EXPRESSION = "replace(CAST(\"date\" AS varchar), '-', '/')"
+
+
+def requests_select(source: str, *, dt_expression: str | None = None) -> str:
+    """``SELECT`` of the derived columns from ``source`` (a table, view or subquery).
+
+    ``dt_expression`` replaces the partition column where there is none (DuckDB).
+    """
+    cols = []
+    for name, expr in REQUESTS_COLUMNS:
+        use = dt_expression if name == "dt" and dt_expression is not None else expr
+        cols.append(f"  {use} AS {name}")
+    return "SELECT\n" + ",\n".join(cols) + f"\nFROM {source}"
+
+
+WINDOW_CTE = (
+    f"WITH w AS (\n"  # noqa: S608 - constants only; values are bound parameters
+    f"  SELECT * FROM {REQUESTS_VIEW}\n"
+    f"  WHERE dt >= ? AND dt <= ? AND ts >= ? AND ts < ?\n"
+    f")\n"
+)
+
+
+def _pcts(column: str, prefix: str) -> str:
+    return ",\n".join(
+        f"  approx_percentile({column}, {q}) AS {prefix}_p{int(q * 100)}" for q in (0.5, 0.95, 0.99)
+    )
+
+
+@dataclass(frozen=True)
+class Query:
+    """One report query: a stable name (file name in deploy/athena), a purpose, its SQL."""
+
+    name: str
+    purpose: str
+    body: str
+
+    @property
+    def sql(self) -> str:
+        return WINDOW_CTE + self.body.strip() + "\n"
+
+
+QUERIES: tuple[Query, ...] = (
+    Query(
+        "summary",
+        "Totals for the window: requests, bytes, cache verdicts, errors, latency percentiles.",
+        f"""
+SELECT
+  count(*) AS requests,
+  coalesce(sum(sc_bytes), 0) AS bytes,
+  count_if(is_hit) AS hits,
+  count_if(is_miss) AS misses,
+  count_if(status >= 400 AND status < 500) AS status_4xx,
+  count_if(status >= 500 AND status < 600) AS status_5xx,
+  min(ts) AS first_ts,
+  max(ts) AS last_ts,
+{_pcts("time_taken", "time_taken")},
+{_pcts("ttfb", "ttfb")}
+FROM w
+""",  # noqa: S608 - built from constants
+    ),
+    Query(
+        "by_edge",
+        "Per edge code (IATA prefix): traffic, cache verdicts and latency percentiles.",
+        f"""
+SELECT
+  edge_code,
+  count(*) AS requests,
+  coalesce(sum(sc_bytes), 0) AS bytes,
+  count_if(is_hit) AS hits,
+  count_if(is_miss) AS misses,
+{_pcts("time_taken", "time_taken")},
+{_pcts("ttfb", "ttfb")}
+FROM w
+GROUP BY edge_code
+ORDER BY requests DESC, edge_code
+""",  # noqa: S608 - built from constants
+    ),
+    Query(
+        "hit_ratio_by_hour",
+        "Cache hits and misses per hour: the warm-up curve.",
+        """
+SELECT
+  date_trunc('hour', ts) AS hour_start,
+  count(*) AS requests,
+  count_if(is_hit) AS hits,
+  count_if(is_miss) AS misses
+FROM w
+GROUP BY date_trunc('hour', ts)
+ORDER BY hour_start
+""",
+    ),
+    Query(
+        "top_missed",
+        "The keys that most often missed the cache (origin fetches), with bytes served.",
+        """
+SELECT
+  uri,
+  count(*) AS misses,
+  coalesce(sum(sc_bytes), 0) AS bytes
+FROM w
+WHERE is_miss
+GROUP BY uri
+ORDER BY misses DESC, uri
+LIMIT 20
+""",
+    ),
+    Query(
+        "result_types",
+        "Requests per cache result type, to show what the hit ratio counts.",
+        """
+SELECT
+  coalesce(cache_result, '-') AS result_type,
+  count(*) AS requests
+FROM w
+GROUP BY coalesce(cache_result, '-')
+ORDER BY requests DESC, result_type
+""",
+    ),
+    Query(
+        "error_statuses",
+        "Requests per 4xx/5xx status code.",
+        """
+SELECT
+  status,
+  count(*) AS requests
+FROM w
+WHERE status >= 400
+GROUP BY status
+ORDER BY status
+""",
+    ),
+)
+
+BY_NAME: dict[str, Query] = {q.name: q for q in QUERIES}

@@ -1,0 +1,77 @@
+"""How every toolkit command reaches a running resolver: target, deadline, TLS, token."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from wishlist_runtime.grpc_cli import add_tls_args, tls_from_args
+
+PROG = "image-ops"
+DEFAULT_TARGET = "127.0.0.1:50051"
+
+
+def target(args: argparse.Namespace) -> str:
+    return str(args.target or os.environ.get("IMAGE_RESOLVER_TARGET") or DEFAULT_TARGET)
+
+
+def client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target", help=f"host:port (default: IMAGE_RESOLVER_TARGET or {DEFAULT_TARGET})"
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
+    add_tls_args(p)
+
+
+def client(args: argparse.Namespace) -> Any:
+    """A typed client for the command's target; ADMIN_TOKEN from the environment."""
+    from wishlist_images_client import ImageResolverClient
+
+    token = os.environ.get("ADMIN_TOKEN") or None
+    return ImageResolverClient(
+        target(args), timeout=args.timeout, admin_token=token, credentials=tls_from_args(args, PROG)
+    )
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str, sort_keys=True))
+
+
+def call(fn: Callable[[], Any]) -> int:
+    """Run a client call; print a failed call as one line, never a traceback."""
+    from wishlist_images_client import ResolverCallError
+
+    try:
+        fn()
+    except ResolverCallError as exc:
+        wait = f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""
+        print(f"{PROG}: {exc.code.name}: {exc.message}{wait}", file=sys.stderr)
+        if exc.created is not None:  # what CloudFront accepted before the failure
+            print_json(asdict(exc.created))
+        return 1
+    return 0
+
+
+def percent(text: str) -> int:
+    """argparse type for a rollout percentage."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number from 0 to 100") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 0 and 100")
+    return value
+
+
+def operator() -> str:
+    """Who runs the command, for the audit trail."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,2 @@
+"""The gates file (targets, windows, steps) and the pass/fail checks: what both the probe
+and the gated rollout judge by."""

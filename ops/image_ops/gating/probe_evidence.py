@@ -1,0 +1,38 @@
+"""Probe gates: the latest probe JSON (a file or s3:// object), re-checked against the
+current gates file, and only if it is fresh (younger than the window): an old green
+probe is not evidence for now."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from image_ops.gates.checks import Check, check
+from image_ops.gates.config import GateConfig
+from image_ops.probe import results
+from image_ops.probe.summary import probe_checks
+
+
+def probe_gate_checks(
+    path: str, config: GateConfig, now: datetime, *, endpoint_url: str | None = None
+) -> tuple[list[Check], dict[str, Any]]:
+    try:
+        report = json.loads(results.read(path, endpoint_url=endpoint_url))
+        generated = datetime.fromisoformat(report["generated_at"])
+        age = (now - generated).total_seconds()
+        checks = [check("probe.age_s", age, "<=", config.window.total_seconds(), path)]
+        checks += probe_checks(report, config)
+    except (OSError, ValueError, KeyError, TypeError, BotoCoreError, ClientError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)[:200] or type(exc).__name__
+        return [check("probe.results", None, "==", 1, f"{path}: {why}")], {"error": why}
+    summary = {
+        "generated_at": report["generated_at"],
+        "samples": report["samples"],
+        "hit_ratio": report["hit_ratio"],
+        "error_rates": report["error_rates"],
+        "p95_ms_by_region": {r: row["p95_ms"] for r, row in report["by_region"].items()},
+    }
+    return checks, summary

@@ -1,1 +1,0 @@
-"""`image-resolver probe`: load images the way a browser meets them, per POP and origin."""

@@ -1,0 +1,79 @@
+"""The Athena files are generated from the same query definitions DuckDB runs, and run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from image_ops.accesslogs import athena, duckdb_engine
+from image_ops.accesslogs.fields import FIELD_NAMES, FIELDS
+from image_ops.accesslogs.queries import QUERIES
+from image_ops.accesslogs.sources import LogFile, read_header
+from wishlist_dev import synth_logs as synth
+
+DEPLOY = Path(__file__).parents[3] / "deploy" / "athena"
+
+
+def test_committed_files_are_regenerated_exactly(tmp_path: Path) -> None:
+    assert athena.main(["--write", str(tmp_path)]) == 0
+    fresh = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    committed = {p.name: p.read_text() for p in DEPLOY.glob("*.sql")}
+    assert fresh == committed, "run: python -m image_ops.accesslogs.athena --write deploy/athena"
+
+
+def test_query_files_are_the_shared_definitions() -> None:
+    for q in QUERIES:
+        text = (DEPLOY / f"{q.name}.sql").read_text()
+        assert athena.strip_comments(text) == q.sql
+
+
+def test_ddl_lists_the_33_fields_in_log_order() -> None:
+    ddl = (DEPLOY / "00_table_cloudfront_logs.sql").read_text()
+    cols = [line.split("`")[1] for line in ddl.splitlines() if line.startswith("  `")]
+    assert cols == [f.column for f in FIELDS]
+    assert len(FIELD_NAMES) == 33
+    for prop in ("'projection.enabled'='true'", "'skip.header.line.count'='2'", "${dt}"):
+        assert prop in ddl
+
+
+@pytest.fixture
+def athena_like(tmp_path: Path, log_file: Path) -> duckdb.DuckDBPyConnection:
+    """DuckDB holding a full 33-column ``cloudfront_logs`` table plus a ``dt`` column,
+    shaped like the Athena table, with the committed view created on top."""
+    con = duckdb.connect()
+    con.execute(duckdb_engine.PERCENTILE_MACRO)
+    spec = ", ".join(
+        f"'{f.column}': '{'VARCHAR' if f.sql_type == 'STRING' else f.sql_type}'" for f in FIELDS
+    )
+    con.execute(
+        "CREATE TABLE cloudfront_logs AS SELECT *, replace(CAST(\"date\" AS varchar), '-', '/')"
+        f" AS dt FROM read_csv('{log_file}', delim='\\t', header=false, comment='#', "
+        f"quote='', escape='', nullstr='-', auto_detect=false, columns={{{spec}}})"
+    )
+    con.execute((DEPLOY / "01_view_cloudfront_requests.sql").read_text())
+    return con
+
+
+def test_athena_sql_runs_on_duckdb_and_agrees_with_local_engine(
+    athena_like: duckdb.DuckDBPyConnection, log_file: Path, tmp_path: Path
+) -> None:
+    window = duckdb_engine.Window()
+    local_con = duckdb_engine.connect(tmp_path / "r.duckdb", memory_limit="256MB", threads=1)
+    found = read_header(log_file)
+    assert found is not None
+    duckdb_engine.load(local_con, [[LogFile(log_file, found[0], True, str(log_file))]], tmp_path)
+    local = duckdb_engine.run_queries(local_con, window)
+    for q in QUERIES:
+        cur = athena_like.execute((DEPLOY / f"{q.name}.sql").read_text(), window.params())
+        names = [d[0] for d in cur.description or ()]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        assert rows == local[q.name], q.name
+        assert rows, q.name
+
+
+def test_generator_is_deterministic() -> None:
+    a = list(synth.render(synth.generate(50, seed=3)))
+    b = list(synth.render(synth.generate(50, seed=3)))
+    assert a == b and len(a) == 52

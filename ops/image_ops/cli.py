@@ -7,7 +7,6 @@ import argparse
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from image_ops.connect import PROG, call, client, client_args, operator, percent, print_json
 from wishlist_runtime.grpc_cli import register_health
@@ -18,15 +17,13 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
     with client(args) as c:
         return call(
-            lambda: print_json(
-                asdict(c.resolve(ImageRef(args.ref, args.version), user_id=args.user_id))
-            )
+            lambda: print_json(c.resolve(ImageRef(args.ref, args.version), user_id=args.user_id))
         )
 
 
 def cmd_rollout_get(args: argparse.Namespace) -> int:
     with client(args) as c:
-        return call(lambda: print_json(asdict(c.get_rollout())))
+        return call(lambda: print_json(c.get_rollout()))
 
 
 def cmd_rollout_set(args: argparse.Namespace) -> int:
@@ -42,7 +39,15 @@ def cmd_rollout_set(args: argparse.Namespace) -> int:
                 expected_revision=current.revision,
                 updated_by=args.by,
             )
-            print_json({"before": asdict(before), "after": asdict(after)})
+            # The write's answer carries the flag only; where it lives is the read's.
+            flag = ("percent", "cdn_enabled", "revision", "updated_by", "updated_at")
+            print_json(
+                {
+                    "store": current.store,
+                    "before": {k: getattr(before, k) for k in flag},
+                    "after": {k: getattr(after, k) for k in flag},
+                }
+            )
 
         return call(change)
 
@@ -50,7 +55,7 @@ def cmd_rollout_set(args: argparse.Namespace) -> int:
 def cmd_invalidate(args: argparse.Namespace) -> int:
     with client(args) as c:
         reference = args.caller_reference or uuid.uuid4().hex
-        return call(lambda: print_json([asdict(i) for i in c.invalidate(args.refs, reference)]))
+        return call(lambda: print_json(c.invalidate(args.refs, reference)))
 
 
 def _register_rollout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

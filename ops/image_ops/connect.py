@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import enum
 import getpass
 import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from wishlist_runtime.grpc_cli import add_tls_args, tls_from_args
@@ -39,8 +40,22 @@ def client(args: argparse.Namespace) -> Any:
     )
 
 
+def plain(value: Any) -> Any:
+    """A result as JSON values an operator reads: enums by name, and only the fields that
+    carry something (an empty string or None is left out; False and 0 are kept)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if v is not None and v != ""}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.name
+    return value
+
+
 def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str, sort_keys=True))
+    print(json.dumps(plain(value), indent=2, default=str, sort_keys=True))
 
 
 def call(fn: Callable[[], Any]) -> int:
@@ -53,7 +68,7 @@ def call(fn: Callable[[], Any]) -> int:
         wait = f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""
         print(f"{PROG}: {exc.code.name}: {exc.message}{wait}", file=sys.stderr)
         if exc.created is not None:  # what CloudFront accepted before the failure
-            print_json(asdict(exc.created))
+            print_json(exc.created)
         return 1
     return 0
 

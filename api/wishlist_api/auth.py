@@ -5,10 +5,13 @@ cannot choose its own (no "none", no HS256-signed-with-the-public-key confusion)
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import logging
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from jwt.types import Options
@@ -18,6 +21,7 @@ from wishlist_api.models import MAX_USER_ID_CHARS
 from wishlist_api.settings import ApiSettings
 
 MAX_TOKEN_CHARS = 8192
+MAX_JWKS_BYTES = 512 * 1024  # an identity provider's key set is a few KiB
 log = logging.getLogger(__name__)
 
 
@@ -42,6 +46,64 @@ class _JwksDown(Exception):
     """The JWKS endpoint failed (or failed within the last Retry-After seconds)."""
 
 
+class BoundedJwksClient(jwt.PyJWKClient):
+    """PyJWT's JWKS client with the whole fetch bounded by `timeout`, not each socket read:
+    an endpoint that drips a byte a second never trips a per-read timeout. PyJWT documents
+    `fetch_data` as the method a subclass overrides; caching and key lookup stay PyJWT's.
+    No redirects (as PyJWT), at most MAX_JWKS_BYTES."""
+
+    def fetch_data(self) -> Any:
+        deadline = time.monotonic() + float(self.timeout)
+
+        def remaining() -> float:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the JWKS fetch took longer than its timeout")
+            return left
+
+        parts = urlsplit(self.uri)
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=remaining(), context=self.ssl_context
+            )
+        else:
+            connection = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=remaining()
+            )
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("GET", path, headers=dict(self.headers))
+            sock = connection.sock  # kept: the connection lets go of it once answered
+            assert sock is not None
+            sock.settimeout(remaining())
+            response = connection.getresponse()
+            if response.status != 200:
+                raise jwt.PyJWKClientConnectionError(f"JWKS answered HTTP {response.status}")
+            body = bytearray()
+            while True:
+                sock.settimeout(remaining())
+                chunk = response.read1(64 * 1024)
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > MAX_JWKS_BYTES:
+                    raise jwt.PyJWKClientConnectionError("JWKS document is too large")
+        except (OSError, http.client.HTTPException) as exc:  # TimeoutError is an OSError
+            raise jwt.PyJWKClientConnectionError(type(exc).__name__) from exc
+        finally:
+            connection.close()
+        try:
+            jwk_set = json.loads(body)
+        except ValueError:
+            raise jwt.PyJWKClientConnectionError("JWKS answer is not JSON") from None
+        if not isinstance(jwk_set, dict):
+            raise jwt.PyJWKClientConnectionError("JWKS answer is not a JSON object")
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(jwk_set)
+        return jwk_set
+
+
 class Authenticator:
     def __init__(self, settings: ApiSettings) -> None:
         self._options: Options = {"require": ["exp", "sub"]}
@@ -58,7 +120,7 @@ class Authenticator:
             self._key = settings.jwt_public_key
         else:
             self._algorithms = ["RS256"]
-            self._jwks = jwt.PyJWKClient(
+            self._jwks = BoundedJwksClient(
                 str(settings.jwt_jwks_url),
                 cache_keys=True,
                 lifespan=300,
@@ -68,6 +130,7 @@ class Authenticator:
         # under its own lock and remembers no failure, so N waiting requests would otherwise
         # take N timeouts, each holding an executor thread.
         self._jwks_lock = threading.Lock()
+        self._jwks_timeout = settings.jwt_jwks_timeout_seconds
         self._jwks_down_until = 0.0
         if self._audience is None:
             self._options["verify_aud"] = False
@@ -115,7 +178,10 @@ class Authenticator:
     def _signing_key(self, kid: Any) -> Any:
         jwks = self._jwks
         assert jwks is not None
-        with self._jwks_lock:
+        # A waiter waits at most one timeout: the fetch it queues behind is bounded by it too.
+        if not self._jwks_lock.acquire(timeout=self._jwks_timeout):
+            raise _JwksDown
+        try:
             if time.monotonic() < self._jwks_down_until:
                 raise _JwksDown
             try:
@@ -126,3 +192,5 @@ class Authenticator:
                 log.warning("JWKS fetch failed: %s", type(exc.__cause__ or exc).__name__)
                 self._jwks_down_until = time.monotonic() + RETRY_AFTER_SECONDS
                 raise _JwksDown from None
+        finally:
+            self._jwks_lock.release()

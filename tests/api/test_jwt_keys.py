@@ -94,8 +94,9 @@ def test_rs256_with_a_pem_public_key_and_an_empty_secret(
 
 class _JwksServer:
     """A JWKS document on loopback, counting how often it is fetched; `delay` holds each
-    answer that long (a hung identity provider), `status` answers with another status and
-    `raw` with another body (an HTML error page from a proxy)."""
+    answer that long (a hung identity provider), `status` answers with another status,
+    `raw` with another body (an HTML error page from a proxy), and `drip` sends the body
+    one byte every `drip` seconds (an endpoint no per-read timeout catches)."""
 
     def __init__(
         self,
@@ -103,6 +104,7 @@ class _JwksServer:
         delay: float = 0,
         status: int = 200,
         raw: bytes | None = None,
+        drip: float = 0,
     ) -> None:
         body = json.dumps(document).encode() if raw is None else raw
         self.fetches = 0
@@ -118,7 +120,14 @@ class _JwksServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not drip:
+                    self.wfile.write(body)
+                    return
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    if outer._closing.wait(drip):
+                        return
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -224,6 +233,36 @@ def test_concurrent_requests_during_a_jwks_outage_all_fail_within_one_timeout(
         started = time.monotonic()
         resp = httpx.get(
             f"{api.url}/api/wishlist", headers={"Authorization": f"Bearer {token}"}, timeout=20
+        )
+        return resp, time.monotonic() - started
+
+    try:
+        api = env_api(JWT_JWKS_URL=jwks.url)
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda _: one(), range(8)))
+    finally:
+        jwks.close()
+    for resp, elapsed in results:
+        assert_error(resp, 503, "auth_unavailable")
+        assert elapsed < 3.0, [round(e, 2) for _, e in results]
+    assert jwks.fetches == 1
+
+
+def test_a_dripping_jwks_is_bounded_as_a_whole_fetch(
+    env_api: Callable[..., BackgroundApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One byte every 0.5 s never trips a 1 s per-read timeout: measured before the fix, 32
+    signed-in requests against a 2 s drip waited over 40 s. The whole fetch is bounded, and
+    a request queued behind it waits at most one timeout."""
+    key = _private_key()
+    jwks = _JwksServer({"keys": [_jwk(key)]}, drip=0.5)
+    monkeypatch.setenv("JWT_JWKS_TIMEOUT_SECONDS", "1")
+    token = _rs256(key, "u-jwks", kid="k-1")
+
+    def one() -> tuple[httpx.Response, float]:
+        started = time.monotonic()
+        resp = httpx.get(
+            f"{api.url}/api/wishlist", headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
         return resp, time.monotonic() - started
 

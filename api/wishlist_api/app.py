@@ -44,7 +44,8 @@ def create_app(
         db = engine or settings.make_engine()
         await run_in_threadpool(check_schema, db)  # fail fast on a schema that is behind
         app.state.engine = db
-        app.state.repository = WishlistRepository(session_factory(db))
+        repository = WishlistRepository(session_factory(db), settings.database_deadline())
+        app.state.repository = repository
         client: AsyncImageResolverClient | None = None
         if images is not None:
             app.state.images = images
@@ -60,6 +61,7 @@ def create_app(
         try:
             yield
         finally:
+            repository.close()
             if client is not None:
                 await client.close()
             if engine is None:

@@ -8,7 +8,10 @@ Status policy (also in the OpenAPI description):
   405 `method_not_allowed`, 413 `payload_too_large`, 503 `resolver_unavailable`,
   500 `internal` (a bug; logged, never a traceback).
 - 503 `database_unavailable` + Retry-After: the database is locked past its timeout,
-  down or out of connections. Transient, so clients and proxies may retry; never 500.
+  down, hung past DATABASE_STATEMENT_TIMEOUT_SECONDS or out of connections. Transient, so
+  clients and proxies may retry; never 500.
+- 503 `database_error` + Retry-After: any other driver error (a corrupt file, a missing
+  table); `/readyz` fails too, so the replica leaves the load balancer.
 - 503 `auth_unavailable` + Retry-After: the JWKS endpoint failed or timed out (auth.py).
 """
 
@@ -25,10 +28,17 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
+from wishlist_api.deadline import DatabaseTimeout
+
 log = logging.getLogger(__name__)
 
 # Lock timeouts, refused or dropped connections, an exhausted pool: retryable, not bugs.
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    DatabaseTimeout,
+)
 RETRY_AFTER_SECONDS = 2
 
 _HTTP_CODES = {
@@ -134,6 +144,19 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other driver error (a corrupt file, a table gone): the database's fault, never
+    the client's, so 503, not 500; a client's mistakes are refused before any query."""
+    cause = type(getattr(exc, "orig", None) or exc).__name__
+    log.error("database error: %s", cause, extra={"path": request.url.path})
+    return error_response(
+        503,
+        "database_error",
+        "the database failed; retry later",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
     return error_response(500, "internal", "internal error")
@@ -147,4 +170,5 @@ def install(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

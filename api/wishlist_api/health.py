@@ -1,13 +1,15 @@
 """Kubernetes probes. Liveness (/healthz) only proves the process answers: restarting
-pods does not fix a database outage. Readiness (/readyz) does one round trip to the
-database, so a replica that cannot reach it leaves the load balancer until it can."""
+pods does not fix a database outage. Readiness (/readyz) reads the schema revision the code
+needs (inside the database deadline), so a replica whose database is unreachable, hung,
+corrupt or behind leaves the load balancer until it is fixed; `SELECT 1` would pass on a
+database that has lost its tables."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
-from wishlist_api.db import ping
+from wishlist_api.errors import RETRY_AFTER_SECONDS, ApiError
+from wishlist_api.migrate import SchemaOutOfDate, check_schema
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,6 +21,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> dict[str, str]:
-    """200 `ready`, or 503 `database_unavailable` (errors.py maps the database error)."""
-    await run_in_threadpool(ping, request.app.state.engine)
+    """200 `ready`; 503 `schema_out_of_date`, or the database's own 503 (errors.py)."""
+    try:
+        await request.app.state.repository.run(check_schema, request.app.state.engine)
+    except SchemaOutOfDate:
+        raise ApiError(
+            503,
+            "schema_out_of_date",
+            "the database schema is not the one this release needs: run `wishlist-api migrate`",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
     return {"status": "ready"}

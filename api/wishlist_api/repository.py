@@ -1,19 +1,26 @@
 """Wishlist storage: every query is scoped to one user, so no path can read another's rows.
 
-Blocking SQLAlchemy calls; the routes run them in the thread pool. Returns plain
+Blocking SQLAlchemy calls; the routes run them through `run` (deadline.py). Returns plain
 records, never ORM objects, so nothing lazy-loads after the session is gone.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from wishlist_api.db import DEFAULT_STATEMENT_TIMEOUT
+from wishlist_api.deadline import DatabaseDeadline
 from wishlist_api.models import WishlistItem
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,21 @@ def _now() -> datetime:
 
 
 class WishlistRepository:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    """Blocking calls, each one short transaction. From the event loop, go through `run`,
+    which keeps them off the loop and inside the database deadline."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], deadline: DatabaseDeadline | None = None
+    ) -> None:
         self._sessions = sessions
+        self._deadline = deadline or DatabaseDeadline(DEFAULT_STATEMENT_TIMEOUT, workers=8)
+
+    async def run(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`await repo.run(repo.get, user, item_id)`: one of this repository's calls, bounded."""
+        return await self._deadline.run(method, *args, **kwargs)
+
+    def close(self) -> None:
+        self._deadline.close()
 
     def list_page(
         self, user_id: str, limit: int, after: Cursor | None = None

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from starlette.concurrency import run_in_threadpool
 
 from wishlist_api import cursor
 from wishlist_api.deps import Images, Repo, RequestId, User
@@ -118,7 +117,7 @@ async def page_of(
                 "request is not valid",
                 details=[{"field": "query.cursor", "message": str(exc)}],
             ) from None
-    items, more = await run_in_threadpool(repo.list_page, user, limit, after)
+    items, more = await repo.run(repo.list_page, user, limit, after)
     views = await images.for_items(items, user, request_id)
     return ItemPage(
         items=[_out(i, v) for i, v in zip(items, views, strict=True)],
@@ -130,9 +129,7 @@ async def page_of(
 async def get_item(
     repo: Repo, images: Images, request_id: RequestId, user: User, item_id: uuid.UUID
 ) -> ItemOut:
-    return await _one(
-        images, request_id, user, await run_in_threadpool(repo.get, user, str(item_id))
-    )
+    return await _one(images, request_id, user, await repo.run(repo.get, user, str(item_id)))
 
 
 @router.post(
@@ -151,7 +148,7 @@ async def create_item(
     user: User,
     body: CreateItem,
 ) -> ItemOut:
-    item = await run_in_threadpool(repo.create, user, body.title)
+    item = await repo.run(repo.create, user, body.title)
     response.headers["Location"] = f"/api/wishlist/{item.id}"
     return await _one(images, request_id, user, item)
 
@@ -168,7 +165,7 @@ async def update_item(
     item_id: uuid.UUID,
     body: UpdateItem,
 ) -> ItemOut:
-    item = await run_in_threadpool(repo.update_title, user, str(item_id), body.title)
+    item = await repo.run(repo.update_title, user, str(item_id), body.title)
     return await _one(images, request_id, user, item)
 
 
@@ -176,7 +173,7 @@ async def update_item(
     "/{item_id}", status_code=204, response_class=Response, responses=_ONE, summary="Delete"
 )
 async def delete_item(repo: Repo, user: User, item_id: uuid.UUID) -> Response:
-    if not await run_in_threadpool(repo.delete, user, str(item_id)):
+    if not await repo.run(repo.delete, user, str(item_id)):
         raise not_found()
     return Response(status_code=204)
 
@@ -195,7 +192,7 @@ async def delete_item(repo: Repo, user: User, item_id: uuid.UUID) -> Response:
 async def create_upload_url(
     repo: Repo, images: Images, user: User, item_id: uuid.UUID, body: UploadUrlRequest
 ) -> UploadUrlOut:
-    if await run_in_threadpool(repo.get, user, str(item_id)) is None:
+    if await repo.run(repo.get, user, str(item_id)) is None:
         raise not_found()
     try:
         form = await images.upload_form(user, body.content_type, body.content_length)
@@ -251,11 +248,11 @@ async def confirm_image(
 ) -> ItemOut:
     # Whether the key is one issued to this user is image-resolver's rule: VerifyUpload
     # refuses any other key (INVALID_ARGUMENT, field "key") before it looks at S3.
-    if await run_in_threadpool(repo.get, user, str(item_id)) is None:
+    if await repo.run(repo.get, user, str(item_id)) is None:
         raise not_found()
     try:
         await images.verify_upload(user, body.key)
     except ImageServiceError as exc:
         raise _image_error(exc) from None
-    item = await run_in_threadpool(repo.set_image, user, str(item_id), body.key)
+    item = await repo.run(repo.set_image, user, str(item_id), body.key)
     return await _one(images, request_id, user, item)

@@ -12,7 +12,15 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from wishlist_api.db import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LOCK_TIMEOUT, make_engine
+from wishlist_api.db import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_STATEMENT_TIMEOUT,
+    MAX_OVERFLOW,
+    POOL_SIZE,
+    make_engine,
+)
+from wishlist_api.deadline import DatabaseDeadline
 from wishlist_images_client import tls_credentials
 from wishlist_runtime.settings import ConfigError, build_settings
 
@@ -35,6 +43,9 @@ class DatabaseSettings(BaseSettings):
     # or a connection, then gets 503 + Retry-After instead of hanging its client.
     database_lock_timeout_seconds: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0, le=60)
     database_connect_timeout_seconds: int = Field(DEFAULT_CONNECT_TIMEOUT, ge=1, le=60)
+    # Each database call's deadline, client side (a hung server answers nothing) and as
+    # PostgreSQL's statement_timeout (a slow query is cancelled by the server too).
+    database_statement_timeout_seconds: float = Field(DEFAULT_STATEMENT_TIMEOUT, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod
@@ -52,6 +63,12 @@ class DatabaseSettings(BaseSettings):
             self.database_url,
             lock_timeout=self.database_lock_timeout_seconds,
             connect_timeout=self.database_connect_timeout_seconds,
+            statement_timeout=self.database_statement_timeout_seconds,
+        )
+
+    def database_deadline(self) -> DatabaseDeadline:
+        return DatabaseDeadline(
+            self.database_statement_timeout_seconds, workers=POOL_SIZE + MAX_OVERFLOW
         )
 
 

@@ -89,7 +89,6 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
                 cloudfront_distribution_domain=domain,
                 cdn_url_scheme="http",
                 cloudfront_distribution_id=dist_id,
-                local_edge_purge_url=edge.purge_url,
                 s3_bucket=aws.bucket,
                 aws_region=aws.region,
                 s3_endpoint_url=aws.endpoint,
@@ -101,6 +100,7 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
                 metrics_port=0,
             ),
             session=aws.session(),
+            purgers=[edge.purger()],  # InvalidateImages also drops the edge's copies
         ).start()
 
         db_url = f"sqlite:///{_fresh(state / 'wishlist.db')}"

@@ -105,7 +105,6 @@ async def gallery(
         signed_out: HTMLResponse = templates.TemplateResponse(
             request,
             "signed_out.html",
-            {"demo_sign_in": getattr(request.app.state, "demo_sign_in", None)},
             status_code=401,
             headers=_html_headers("default-src 'none'; style-src 'self'; form-action 'self'"),
         )

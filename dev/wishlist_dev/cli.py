@@ -3,6 +3,7 @@
 wishlist-dev edge --origin-endpoint http://127.0.0.1:PORT --bucket lego-moc-wishlist-uploads
 wishlist-dev edge                 # starts its own moto S3 (empty bucket) as the origin
 wishlist-dev edge --print-vcl     # the VCL generated from deploy/'s template, then exit
+wishlist-dev resolver --edge-purge-url http://127.0.0.1:PORT   # image-resolver serve + edge BAN
 wishlist-dev demo                 # moto + local edge + resolver + API, seeded (scripts/demo.sh)
 JWT_SECRET=... wishlist-dev token --sub USER   # a token the API accepts
 """
@@ -21,7 +22,7 @@ from types import FrameType
 
 from wishlist_dev.edge.local_edge import DEFAULT_CDN_HOST, DEFAULT_POP, EdgeUnavailable, LocalEdge
 from wishlist_dev.edge.processes import EdgeStartError
-from wishlist_dev.edge.template import REPO_TEMPLATE, TemplateError, edge_config_from_template
+from wishlist_dev.edge.template import TemplateError, edge_config_from_template, find_template
 from wishlist_dev.edge.vcl import VclParams, render_vcl
 
 DEFAULT_BUCKET = "lego-moc-wishlist-uploads"
@@ -50,6 +51,7 @@ def cmd_edge(args: argparse.Namespace) -> int:
     hosts = args.cdn_host or [DEFAULT_CDN_HOST]
     parameters = _pairs(args.param, "--param")
     try:
+        args.template = args.template or find_template()
         if args.print_vcl:
             config = edge_config_from_template(args.template, parameters)
             params = VclParams(0, args.https_port, hosts, args.pop, "0" * 32)
@@ -94,7 +96,8 @@ def _run_edge(args: argparse.Namespace, hosts: list[str], parameters: dict[str, 
             print(f"  {edge.https_url(host)}  (TLS; trust {edge.ca_cert_path})")
             if host.endswith(".localhost"):
                 print(f"  {edge.http_url(host)}  (plain HTTP, .localhost only)")
-        print(f"  LOCAL_EDGE_PURGE_URL={edge.purge_url}  (BAN from loopback)")
+        print(f"  purge: {edge.purge_url}  (BAN from loopback; a resolver that purges it:")
+        print(f"    wishlist-dev resolver --edge-purge-url {edge.purge_url})")
         print("Ctrl-C or SIGTERM stops it.", flush=True)
         stop.wait()
         print("stopping the local edge", flush=True)
@@ -112,6 +115,36 @@ def cmd_token(args: argparse.Namespace) -> int:
         )
         return 2
     print(mint_token(secret, args.sub, args.ttl))
+    return 0
+
+
+def cmd_resolver(args: argparse.Namespace) -> int:
+    """`image-resolver serve` (settings from the environment, same exit codes), plus a
+    purger that BANs each accepted invalidation on the local edge."""
+    import asyncio
+
+    from image_resolver.config import load_settings, start_up
+    from image_resolver.server import serve
+    from wishlist_dev.edge.purge import LocalEdgePurger
+
+    try:
+        purger = LocalEdgePurger(args.edge_purge_url)
+    except ValueError as exc:
+        print(f"wishlist-dev resolver: --edge-purge-url {exc}", file=sys.stderr)
+        return 2
+    settings = start_up(
+        "wishlist-dev resolver", load_settings, grpc_port=args.port, grpc_host=args.host
+    )
+    try:
+        asyncio.run(serve(settings, purgers=[purger]))
+    except OSError as exc:
+        print(f"wishlist-dev resolver: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # e.g. a malformed ROLLOUT_STORE
+        print(f"wishlist-dev resolver: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 
@@ -133,7 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"CDN host name (repeat; default {DEFAULT_CDN_HOST}); *.localhost also serves "
         "plain HTTP for browsers",
     )
-    edge.add_argument("--template", type=Path, default=REPO_TEMPLATE)
+    edge.add_argument(
+        "--template",
+        type=Path,
+        help="the CloudFormation template whose rules the edge applies "
+        "(default: deploy/cloudformation/image-cdn.yaml of the source checkout)",
+    )
     edge.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE")
     edge.add_argument(
         "--ttl",
@@ -151,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True, help="user id")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
+
+    resolver = sub.add_parser(
+        "resolver",
+        help="image-resolver serve (settings from the environment) that also purges the "
+        "local edge after each invalidation CloudFront accepted",
+    )
+    resolver.add_argument(
+        "--edge-purge-url",
+        required=True,
+        help="the local edge's http://127.0.0.1:PORT (loopback only; `wishlist-dev edge` "
+        "prints it)",
+    )
+    resolver.add_argument("--port", type=int, help="gRPC port (default: GRPC_PORT or 50051)")
+    resolver.add_argument("--host", help="address to bind (default: GRPC_HOST or [::])")
+    resolver.set_defaults(func=cmd_resolver)
 
     demo = sub.add_parser("demo", help="local stack: moto S3 + edge + resolver + API, seeded")
     demo.add_argument("--port", type=int, default=8080, help="API port on 127.0.0.1")

@@ -89,7 +89,6 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
                 cloudfront_distribution_domain=domain,
                 cdn_url_scheme="http",
                 cloudfront_distribution_id=dist_id,
-                local_edge_purge_url=edge.purge_url,
                 s3_bucket=aws.bucket,
                 aws_region=aws.region,
                 s3_endpoint_url=aws.endpoint,
@@ -101,6 +100,7 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
                 metrics_port=0,
             ),
             session=aws.session(),
+            purgers=[edge.purger()],  # InvalidateImages also drops the edge's copies
         ).start()
 
         db_url = f"sqlite:///{_fresh(state / 'wishlist.db')}"
@@ -122,7 +122,7 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
         )
         token = mint_token(jwt_secret, DEMO_USER, ttl_seconds=12 * 3600)
         app = create_app(settings, engine=engine)
-        _add_demo_sign_in(app, token)
+        add_demo_sign_in(app, token)
         print(
             _banner(
                 base=base,
@@ -165,8 +165,10 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _add_demo_sign_in(app: FastAPI, token: str) -> None:
-    """One click (or the printed link) signs the browser in as demo-user. Demo only."""
+def add_demo_sign_in(app: FastAPI, token: str) -> None:
+    """The printed link (GET) signs the browser in as demo-user: the product's session
+    cookie, set with the demo's token, then the gallery. A route of the demo's own, added
+    to the product's app; the product's signed-out page knows nothing of it."""
 
     async def sign_in() -> RedirectResponse:
         response = RedirectResponse("/gallery", status_code=303)
@@ -174,7 +176,6 @@ def _add_demo_sign_in(app: FastAPI, token: str) -> None:
         return response
 
     app.add_api_route(DEMO_SIGN_IN, sign_in, methods=["GET", "POST"], include_in_schema=False)
-    app.state.demo_sign_in = DEMO_SIGN_IN
 
 
 def _banner(

@@ -13,11 +13,16 @@ from concurrent.futures import Future
 from typing import Any
 
 from image_resolver.config import Settings
+from image_resolver.invalidation import Purger
 from image_resolver.server import Components, RunningServer, build_components, start
 
 
 class EmbeddedResolver:
-    """`with EmbeddedResolver(settings) as r: r.target` -> "127.0.0.1:PORT"."""
+    """`with EmbeddedResolver(settings) as r: r.target` -> "127.0.0.1:PORT".
+
+    `purgers`: told each invalidation CloudFront accepted (`image_resolver.invalidation.
+    Purger`), e.g. `[edge.purger()]` so the local edge drops what CloudFront would.
+    """
 
     def __init__(
         self,
@@ -25,10 +30,13 @@ class EmbeddedResolver:
         session: Any = None,
         components: Components | None = None,
         extra_handlers: Sequence[Any] = (),
+        purgers: Sequence[Purger] = (),
     ) -> None:
+        if components is not None and purgers:
+            raise ValueError("purgers are wired by build_components: pass one or the other")
         self.settings = settings
         self.extra_handlers = extra_handlers
-        self.components = components or build_components(settings, session)
+        self.components = components or build_components(settings, session, purgers)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._running: RunningServer | None = None

@@ -72,7 +72,6 @@ class Settings(BaseSettings):
     rollout_group_id: str = "wishlist-image-cdn"
     cdn_rollout_percent: int | None = Field(None, ge=0, le=100)
     admin_token: SecretStr | None = None
-    local_edge_purge_url: str | None = None  # dev/test: a local edge to BAN after invalidating
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -117,15 +116,6 @@ class Settings(BaseSettings):
             dualstack=self.aws_use_dualstack_endpoint,
         )
         return self
-
-    @field_validator("local_edge_purge_url", mode="before")
-    @classmethod
-    def _purge_url_is_loopback(cls, value: object) -> object:
-        if value is None or value == "":
-            return None
-        from image_resolver.edge_purge import check_purge_url
-
-        return check_purge_url(str(value))
 
     @field_validator("grpc_unix_socket", mode="before")
     @classmethod

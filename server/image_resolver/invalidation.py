@@ -3,6 +3,11 @@
 Versioned URLs (`?v=`) are the default way to show a replaced image; this is for
 purging what must go now (a deleted or wrongly uploaded image). Paths are built by the
 same rule as CDN URLs, so an invalidation hits exactly the cached URL.
+
+Extension point: `Purger`s passed to the `Invalidator` (or to `server.serve`/
+`build_components`, programmatically; there is no setting) are told the paths of each batch
+CloudFront accepted, e.g. to purge another cache in front of the same origin. The dev
+tooling composes its local edge this way (`wishlist_dev.edge.purge`).
 """
 
 from __future__ import annotations
@@ -10,9 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +29,14 @@ log = logging.getLogger(__name__)
 MAX_REFS = 3000  # CloudFront allows 3,000 file paths in progress per distribution
 BATCH_PATHS = 1000
 MAX_CALLER_REFERENCE = 128
+
+
+class Purger(Protocol):
+    """Called with the paths of one batch after CloudFront accepted it, on the thread that
+    serves the call, before the call answers. A failure is logged, never returned to the
+    caller: CloudFront has already accepted the invalidation. Keep it quick (a timeout)."""
+
+    def __call__(self, paths: Sequence[str], /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -99,10 +112,10 @@ class Invalidator:
         distribution_id: str | None,
         rules: UrlRules,
         memo_size: int = 256,
-        purge_edge: Callable[[Sequence[str]], None] | None = None,
+        purgers: Sequence[Purger] = (),
     ) -> None:
         self.client = client
-        self.purge_edge = purge_edge  # a local edge (LOCAL_EDGE_PURGE_URL), after CloudFront
+        self.purgers = tuple(purgers)  # told each accepted batch (see Purger)
         self.distribution_id = distribution_id
         self.rules = rules
         self._memo: OrderedDict[tuple[str, tuple[str, ...]], list[InvalidationResult]] = (
@@ -162,9 +175,15 @@ class Invalidator:
                 "CallerReference": caller_reference,
             },
         )["Invalidation"]
-        if self.purge_edge is not None:
-            self.purge_edge(paths)
+        self._after_accepted(paths)
         return InvalidationResult(answer["Id"], answer["Status"], tuple(paths))
+
+    def _after_accepted(self, paths: list[str]) -> None:
+        for purger in self.purgers:
+            try:
+                purger(tuple(paths))
+            except Exception:  # an extension's bug must not fail an accepted invalidation
+                log.exception("a purger failed after CloudFront accepted the invalidation")
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

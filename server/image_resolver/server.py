@@ -18,7 +18,6 @@ from grpc_reflection.v1alpha import reflection
 
 from image_resolver import metrics
 from image_resolver.config import Settings
-from image_resolver.edge_purge import LocalEdgePurger
 from image_resolver.grpc_api.drain import Gate
 from image_resolver.grpc_api.image_service import SERVICE_NAME as IMAGE_SERVICE
 from image_resolver.grpc_api.image_service import ImageUrlServicer, UploadIssuer
@@ -26,7 +25,7 @@ from image_resolver.grpc_api.registry import add_service
 from image_resolver.grpc_api.rollout_service import SERVICE_NAME as ROLLOUT_SERVICE
 from image_resolver.grpc_api.rollout_service import RolloutServicer
 from image_resolver.grpc_api.transport import AdminTransport
-from image_resolver.invalidation import Invalidator
+from image_resolver.invalidation import Invalidator, Purger
 from image_resolver.resolver import FallbackSigner, ImageResolver
 from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.live import LiveRollout
@@ -52,8 +51,11 @@ class Components:
     invalidator: Invalidator | None
 
 
-def build_components(settings: Settings, session: Any = None) -> Components:
-    """Wire the domain objects; `session` is a boto3 Session (tests pass one for moto)."""
+def build_components(
+    settings: Settings, session: Any = None, purgers: Sequence[Purger] = ()
+) -> Components:
+    """Wire the domain objects; `session` is a boto3 Session (tests pass one for moto).
+    `purgers`: told each invalidation CloudFront accepted (`invalidation.Purger`)."""
     import boto3
     from botocore.config import Config
 
@@ -94,9 +96,7 @@ def build_components(settings: Settings, session: Any = None) -> Components:
         session.client("cloudfront", endpoint_url=settings.s3_endpoint_url),
         settings.cloudfront_distribution_id,
         rules,
-        purge_edge=LocalEdgePurger(settings.local_edge_purge_url)
-        if settings.local_edge_purge_url
-        else None,
+        purgers=purgers,
     )
     if not signing:
         return Components(settings, rules, rollout, resolver, None, None)
@@ -274,9 +274,10 @@ def _describe(settings: Settings, running: RunningServer) -> dict[str, object]:
     }
 
 
-async def serve(settings: Settings, session: Any = None) -> None:
-    """Run until SIGTERM/SIGINT, then drain within SHUTDOWN_GRACE_SECONDS."""
-    components = build_components(settings, session)
+async def serve(settings: Settings, session: Any = None, purgers: Sequence[Purger] = ()) -> None:
+    """Run until SIGTERM/SIGINT, then drain within SHUTDOWN_GRACE_SECONDS. `purgers`: see
+    `build_components` (programmatic only, e.g. the dev tooling's local edge)."""
+    components = build_components(settings, session, purgers)
     if settings.otel_enabled:
         from image_resolver.tracing import instrument
 

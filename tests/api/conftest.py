@@ -17,8 +17,8 @@ from sqlalchemy import Engine, inspect, text
 
 from image_resolver.config import load_settings as load_resolver_settings
 from tests.conftest import BUCKET, CDN
+from tests.support.background_api import BackgroundApi
 from wishlist_api.app import create_app
-from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.migrate import upgrade
 from wishlist_api.repository import WishlistRepository

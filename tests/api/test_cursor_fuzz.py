@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.api.conftest import bearer
 from tests.api.test_wishlist_api import assert_error
+from tests.support.background_api import BackgroundApi
 from wishlist_api import cursor
-from wishlist_api.background import BackgroundApi
 
 
 def _cursor(*parts: object) -> str:

@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from tests.api.conftest import api_settings, bearer
 from tests.api.test_wishlist_api import assert_error
+from tests.support.background_api import BackgroundApi
 from wishlist_api.app import create_app
-from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine
 from wishlist_api.migrate import upgrade
 from wishlist_api.repository import WishlistRepository

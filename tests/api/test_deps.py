@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import Engine
 
 from tests.api.conftest import api_settings, bearer
+from tests.support.background_api import BackgroundApi
 from wishlist_api.app import create_app
-from wishlist_api.background import BackgroundApi
 from wishlist_api.deps import get_images
 from wishlist_api.images import ImageStatus, ImageView, UploadRejected
 from wishlist_api.repository import ItemRecord, WishlistRepository

@@ -11,7 +11,7 @@ import pytest
 
 from tests.api.conftest import bearer
 from tests.conftest import BUCKET, CDN
-from wishlist_api.background import BackgroundApi
+from tests.support.background_api import BackgroundApi
 from wishlist_api.pages import PAGE_SIZE, SESSION_COOKIE
 from wishlist_api.repository import WishlistRepository
 from wishlist_dev.demo_data import PREFIX, tiny_png

@@ -21,7 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from tests.api.conftest import JWT_SECRET
 from tests.api.test_wishlist_api import assert_error
-from wishlist_api.background import BackgroundApi
+from tests.support.background_api import BackgroundApi
 from wishlist_api.settings import ApiSettings, ConfigError, load_settings
 
 JWT_VARS = ("JWT_SECRET", "JWT_PUBLIC_KEY", "JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE")

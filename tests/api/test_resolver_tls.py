@@ -15,8 +15,8 @@ import pytest
 
 from tests.api.conftest import JWT_SECRET, bearer, resolver_settings, run_api_serve
 from tests.conftest import CDN
+from tests.support.background_api import BackgroundApi
 from tests.support.tls_certs import TlsFiles, make_tls_files
-from wishlist_api.background import BackgroundApi
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.settings import ConfigError, load_settings
 from wishlist_dev.demo_data import PREFIX

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api.conftest import bearer
 from tests.conftest import BUCKET
-from wishlist_api.background import BackgroundApi
+from tests.support.background_api import BackgroundApi
 from wishlist_api.repository import WishlistRepository
 from wishlist_dev.demo_data import seed
 

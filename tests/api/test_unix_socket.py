@@ -16,7 +16,7 @@ import pytest
 from image_resolver.config import MAX_SOCKET_PATH, ConfigError, load_settings
 from tests.api.conftest import bearer, resolver_settings
 from tests.conftest import CDN
-from wishlist_api.background import BackgroundApi
+from tests.support.background_api import BackgroundApi
 from wishlist_api.repository import WishlistRepository
 from wishlist_dev.demo_data import PREFIX
 from wishlist_dev.embedded import EmbeddedResolver

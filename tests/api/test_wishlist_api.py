@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 
 from tests.api.conftest import JWT_SECRET, bearer
 from tests.conftest import BUCKET, CDN
-from wishlist_api.background import BackgroundApi
+from tests.support.background_api import BackgroundApi
 from wishlist_api.repository import WishlistRepository
 from wishlist_dev.demo_data import PREFIX, legacy_urls, seed, tiny_png
 from wishlist_dev.embedded import EmbeddedResolver

@@ -1,4 +1,5 @@
-"""Run `image-resolver serve` as a real process for tests that need signals or its RSS."""
+"""Run `image-resolver serve` (or a command like it) as a real process, for tests that
+need signals, its RSS or a whole CLI."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from tests.conftest import BUCKET, CDN
@@ -40,11 +41,13 @@ def serve_process(
     *,
     base_env: Mapping[str, str] = os.environ,
     startup_log: list[str] | None = None,
+    command: Sequence[str] = ("image_resolver.cli", "serve"),
     **env: str | None,
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """A resolver on 127.0.0.1 (free port) using moto at `endpoint`; yields (proc, port).
     `startup_log` receives the log lines up to "image-resolver serving". A variable given
-    as None is removed (e.g. CDN_ROLLOUT_PERCENT=None for the product's default)."""
+    as None is removed (e.g. CDN_ROLLOUT_PERCENT=None for the product's default).
+    `command`: `python -m` module and arguments; `--host`/`--port` are appended."""
     merged = {
         **base_env,
         **({"S3_ENDPOINT_URL": endpoint} if endpoint else {}),
@@ -58,7 +61,7 @@ def serve_process(
     }
     full_env = {name: value for name, value in merged.items() if value is not None}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "image_resolver.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-m", *command, "--host", "127.0.0.1", "--port", "0"],
         env=full_env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

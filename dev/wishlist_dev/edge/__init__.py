@@ -11,20 +11,23 @@ from wishlist_dev.edge.local_edge import (
 from wishlist_dev.edge.model import EdgeConfig
 from wishlist_dev.edge.origin import OriginFaults, OriginRequest, SigningOrigin
 from wishlist_dev.edge.processes import EdgeStartError
-from wishlist_dev.edge.template import REPO_TEMPLATE, TemplateError, edge_config_from_template
+from wishlist_dev.edge.purge import LocalEdgePurger, check_purge_url
+from wishlist_dev.edge.template import TemplateError, edge_config_from_template, find_template
 
 __all__ = [
     "DEFAULT_CDN_HOST",
     "DEFAULT_POP",
-    "REPO_TEMPLATE",
     "EdgeConfig",
     "EdgeStartError",
     "EdgeUnavailable",
     "LocalEdge",
+    "LocalEdgePurger",
     "OriginFaults",
     "OriginRequest",
     "SigningOrigin",
     "TemplateError",
+    "check_purge_url",
     "edge_config_from_template",
+    "find_template",
     "missing_binaries",
 ]

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from wishlist_dev.edge.model import EdgeConfig
 from wishlist_dev.edge.origin import SigningOrigin
 from wishlist_dev.edge.processes import Daemon, EdgeStartError, find_binary, free_port, tcp_open
-from wishlist_dev.edge.template import REPO_TEMPLATE, edge_config_from_template
+from wishlist_dev.edge.purge import LocalEdgePurger
+from wishlist_dev.edge.template import edge_config_from_template, find_template
 from wishlist_dev.edge.tls import make_certificate
 from wishlist_dev.edge.vcl import VclParams, render_vcl
 
@@ -55,10 +56,12 @@ class LocalEdge:
     """A CloudFront-shaped edge for one bucket, configured from deploy/'s template.
 
     `cdn_hosts`: served names (the first is the default; `*.localhost` ones also get plain
-    HTTP). `parameters`: template parameter overrides. `ttl_overrides`: see
-    `EdgeConfig.with_ttl_overrides` (tests shorten error caching). `config` replaces the
-    template entirely. `origin_lists_bucket`: None follows the bucket policy (404 vs 403
-    for missing keys). Ports 0 are chosen free at the first start and kept across restarts.
+    HTTP). `template`: the template's path; None finds the source checkout's
+    (`find_template`; outside a checkout, a `TemplateError`). `parameters`: template
+    parameter overrides. `ttl_overrides`: see `EdgeConfig.with_ttl_overrides` (tests
+    shorten error caching). `config` replaces the template entirely.
+    `origin_lists_bucket`: None follows the bucket policy (404 vs 403 for missing keys).
+    Ports 0 are chosen free at the first start and kept across restarts.
     """
 
     def __init__(
@@ -67,7 +70,7 @@ class LocalEdge:
         bucket: str,
         *,
         cdn_hosts: Sequence[str] = (DEFAULT_CDN_HOST,),
-        template: Path = REPO_TEMPLATE,
+        template: Path | None = None,
         parameters: Mapping[str, str] | None = None,
         ttl_overrides: Mapping[str, int] | None = None,
         config: EdgeConfig | None = None,
@@ -81,9 +84,11 @@ class LocalEdge:
         if not cdn_hosts:
             raise ValueError("cdn_hosts: name at least one CDN host")
         self.cdn_hosts = [h.lower() for h in cdn_hosts]
-        config = config or edge_config_from_template(template, parameters)
+        if config is None:
+            template = template or find_template()
+            config = edge_config_from_template(template, parameters)
         self.config = config.with_ttl_overrides(ttl_overrides or {})
-        self.template = template
+        self.template = template  # None: `config` was given
         self.pop = pop
         self.via_id = secrets.token_hex(16)
         self.origin = SigningOrigin.for_endpoint(
@@ -118,8 +123,16 @@ class LocalEdge:
 
     @property
     def purge_url(self) -> str:
-        """Base URL for BAN/PURGE (loopback only): what LOCAL_EDGE_PURGE_URL should be."""
+        """Base URL for BAN/PURGE (loopback only): `LocalEdgePurger`'s, and
+        `wishlist-dev resolver --edge-purge-url`'s."""
         return f"http://127.0.0.1:{self.http_port}"
+
+    def purger(self, timeout: float = 2.0) -> LocalEdgePurger:
+        """A resolver `Purger` that BANs each invalidated path here once CloudFront accepted
+        it: `EmbeddedResolver(settings, purgers=[edge.purger()])`. Start the edge first."""
+        if not self.http_port:
+            raise RuntimeError("the edge has not been started")
+        return LocalEdgePurger(self.purge_url, timeout=timeout)
 
     @property
     def workdir(self) -> Path:
@@ -183,7 +196,7 @@ class LocalEdge:
                 cdn_hosts=self.cdn_hosts,
                 pop=self.pop,
                 via_id=self.via_id,
-                source=str(self.template.name),
+                source=self.template.name if self.template else "an EdgeConfig",
             ),
         )
         vcl_path = workdir / "edge.vcl"

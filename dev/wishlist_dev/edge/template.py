@@ -4,12 +4,17 @@ The local edge must apply the same rules as the real distribution, so it takes t
 the template itself (TTLs, cache key, behaviours, headers policy, error caching) instead of
 a second copy that could drift. Intrinsics are resolved against parameter defaults (plus
 overrides); anything the edge cannot model raises `TemplateError` naming the field.
+
+Which template: an explicit path (`--template`, `LocalEdge(template=...)`), else the one in
+the source checkout, `deploy/cloudformation/image-cdn.yaml`, found by walking up from this
+package and then from the working directory (`find_template`). The rules are never copied
+into the package: without a checkout, name the file.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +28,27 @@ from wishlist_dev.edge.model import (
     HeadersPolicy,
 )
 
-REPO_TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "cloudformation" / "image-cdn.yaml"
+TEMPLATE_IN_CHECKOUT = Path("deploy/cloudformation/image-cdn.yaml")
 PSEUDO = {"AWS::Region": "us-east-1", "AWS::StackName": "local-edge", "AWS::Partition": "aws"}
 
 
 class TemplateError(ValueError):
     """The template has something the local edge cannot reproduce; the message names it."""
+
+
+def find_template(start: Iterable[Path] | None = None) -> Path:
+    """deploy/'s template in the source checkout: the first directory, from each start
+    (default: this package, then the working directory) upwards, that holds it."""
+    starts = [Path(__file__).resolve().parent, Path.cwd()] if start is None else list(start)
+    for where in starts:
+        for folder in (where, *where.parents):
+            candidate = folder / TEMPLATE_IN_CHECKOUT
+            if candidate.is_file():
+                return candidate
+    raise TemplateError(
+        f"no {TEMPLATE_IN_CHECKOUT} above {' or '.join(str(p) for p in starts)} "
+        "(not a source checkout): pass --template PATH"
+    )
 
 
 class _NoValue:
@@ -136,10 +156,11 @@ def load_template(path: Path) -> dict[str, Any]:
 
 
 def edge_config_from_template(
-    path: Path = REPO_TEMPLATE, parameters: Mapping[str, str] | None = None
+    path: Path | None = None, parameters: Mapping[str, str] | None = None
 ) -> EdgeConfig:
-    """The distribution's behaviours and error caching, as the edge will apply them."""
-    template = load_template(path)
+    """The distribution's behaviours and error caching, as the edge will apply them.
+    `path`: the template; None finds the checkout's (`find_template`)."""
+    template = load_template(path or find_template())
     resolver = _Resolver(template, parameters or {})
     resources = template.get("Resources", {})
     dists = [r for r in resources.values() if r.get("Type") == "AWS::CloudFront::Distribution"]

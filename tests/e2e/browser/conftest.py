@@ -20,9 +20,9 @@ import pytest
 
 from tests.api.conftest import JWT_SECRET, api_settings, resolver_settings
 from tests.conftest import BUCKET, CDN
+from tests.support.background_api import BackgroundApi
 from tests.support.edge import edge_binaries  # noqa: F401 - skip/fail rule for the edge
 from wishlist_api.app import create_app
-from wishlist_api.background import BackgroundApi
 from wishlist_api.db import make_engine, session_factory
 from wishlist_api.migrate import upgrade
 from wishlist_api.pages import SESSION_COOKIE

@@ -34,7 +34,8 @@ def test_cli_serves_then_stops_cleanly_on_sigterm(edge_binaries, local_aws, put_
                 break
         text = "".join(lines)
         port = re.search(r"http://cdn\.localhost:(\d+)/", text).group(1)
-        assert f"LOCAL_EDGE_PURGE_URL=http://127.0.0.1:{port}" in text
+        assert f"purge: http://127.0.0.1:{port}  (BAN from loopback" in text
+        assert f"wishlist-dev resolver --edge-purge-url http://127.0.0.1:{port})" in text
         resp = httpx.get(
             f"http://127.0.0.1:{port}/{key}", headers={"Host": f"cdn.localhost:{port}"}, timeout=10
         )

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from wishlist_dev.cli import main
 from wishlist_dev.edge.model import EdgeConfig
-from wishlist_dev.edge.template import REPO_TEMPLATE, TemplateError, edge_config_from_template
+from wishlist_dev.edge.template import TemplateError, edge_config_from_template, find_template
 from wishlist_dev.edge.vcl import VclParams, render_vcl
+
+REPO_TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "cloudformation" / "image-cdn.yaml"
 
 PARAMS = VclParams(
     origin_port=9, https_port=8443, cdn_hosts=["d111111abcdef8.cloudfront.net"], pop="LCL50-P1",
@@ -33,6 +36,37 @@ def _edited_template(tmp_path: Path, *edits: tuple[str, str]) -> Path:
     copy = tmp_path / "image-cdn.yaml"
     copy.write_text(text)
     return copy
+
+
+def test_the_default_template_is_the_checkouts_own() -> None:
+    assert find_template() == REPO_TEMPLATE
+    assert find_template([REPO_TEMPLATE.parents[1] / "kubernetes"]) == REPO_TEMPLATE
+    assert edge_config_from_template() == edge_config_from_template(REPO_TEMPLATE)
+
+
+def test_outside_a_checkout_the_template_must_be_named(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(TemplateError, match=r"not a source checkout\): pass --template PATH"):
+        find_template([tmp_path])
+    # installed from a wheel, run outside a checkout: one line naming the flag
+    from wishlist_dev.edge import template
+
+    monkeypatch.setattr(template, "__file__", str(tmp_path / "site-packages" / "template.py"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["edge", "--print-vcl"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("wishlist-dev edge: no deploy/cloudformation/image-cdn.yaml above ")
+    assert err.endswith("pass --template PATH\n")
+
+
+def test_cli_uses_the_template_it_is_given(tmp_path: Path, capsys) -> None:
+    edited = _edited_template(tmp_path, ("ErrorCachingMinTTL: 300", "ErrorCachingMinTTL: 301"))
+    assert main(["edge", "--print-vcl", "--template", str(edited)]) == 0
+    assert 'x-edge-error-ttl = "301"' in capsys.readouterr().out
+    assert main(["edge", "--print-vcl", "--template", str(tmp_path / "missing.yaml")]) == 2
+    assert "template not found" in capsys.readouterr().err
 
 
 def test_config_carries_the_story_values_from_the_template() -> None:

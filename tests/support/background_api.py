@@ -1,7 +1,7 @@
 """Run the API under uvicorn on a loopback port in a background thread.
 
-For the demo, the integration tests and the benchmark: the real HTTP server, started
-and stopped from synchronous code, on a port the OS picks when asked for 0.
+For the integration and browser tests: the real HTTP server, started and stopped from
+synchronous code, on a port the OS picks when asked for 0. (The demo runs uvicorn itself.)
 """
 
 from __future__ import annotations

@@ -1,8 +1,13 @@
-"""Purges a local edge (the dev Varnish, docs/local-edge.md) after a CloudFront invalidation.
+"""Purges the local edge (Varnish, docs/local-edge.md) after a CloudFront invalidation.
 
-Only for demos and tests: `LOCAL_EDGE_PURGE_URL` must be a loopback `http://host:port`, and
-each invalidation path becomes one `BAN` (a trailing `*` is a prefix, as in CloudFront).
-A failed purge is logged, not raised: CloudFront already accepted the invalidation.
+A `Purger` (the resolver's extension point, `image_resolver.invalidation`) that the dev
+tooling hands to the resolver it starts:
+
+    EmbeddedResolver(settings, purgers=[LocalEdgePurger(edge.purge_url)])
+
+The URL must be a loopback `http://host:port`, and each invalidation path becomes one
+`BAN` (a trailing `*` is a prefix, as in CloudFront). A failed purge is logged, not
+raised: CloudFront already accepted the invalidation.
 """
 
 from __future__ import annotations

@@ -74,6 +74,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Starlette's trailing-slash redirect builds its Location from the request's Host
+        # header (an open redirect to whatever host was sent): `/gallery/` is a 404 instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)

@@ -70,14 +70,16 @@ def content_security_policy(page: ItemPage) -> str:
             cdn[_origin(item.image_url)] = None
     return (
         f"default-src 'none'; img-src {' '.join(images)}; connect-src {' '.join(cdn)}; "
-        "script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
+        "script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'"
     )
 
 
 def _html_headers(csp: str) -> dict[str, str]:
+    """Every page: no framing (CSP frame-ancestors, and X-Frame-Options for browsers
+    without CSP level 2), no caching of a signed-in page, no referrer, no sniffing."""
     return {
-        "Content-Security-Policy": csp,
+        "Content-Security-Policy": f"{csp}; frame-ancestors 'none'",
+        "X-Frame-Options": "DENY",
         "Cache-Control": "no-store",
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
@@ -142,9 +144,16 @@ async def sign_in(request: Request, authenticator: Auth, settings: Settings) -> 
 
 
 @router.post("/session/sign-out", response_class=RedirectResponse)
-async def sign_out() -> RedirectResponse:
+async def sign_out(settings: Settings) -> RedirectResponse:
     response = RedirectResponse("/gallery", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    # The deleting Set-Cookie carries the same attributes as the one that set it.
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 

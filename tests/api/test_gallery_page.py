@@ -98,3 +98,39 @@ def test_static_assets_are_served(api: BackgroundApi) -> None:
     assert js.status_code == 200 and "onImageError" in js.text
     svg = httpx.get(f"{api.url}/static/placeholder.svg")
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg")
+
+
+def _assert_unframeable(resp: httpx.Response) -> None:
+    assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+    assert resp.headers["x-frame-options"] == "DENY"
+
+
+def test_every_page_refuses_to_be_framed(api: BackgroundApi, user: str) -> None:
+    """The signed-out page had no frame-ancestors: clickjacking its sign-in."""
+    _assert_unframeable(httpx.get(f"{api.url}/gallery"))
+    with _signed_in(api, user) as client:
+        _assert_unframeable(client.get("/gallery"))
+
+
+@pytest.mark.parametrize("path", ["/gallery/", "/api/wishlist/"])
+def test_a_trailing_slash_never_redirects_to_the_host_header(
+    api: BackgroundApi, user: str, path: str
+) -> None:
+    """Starlette's slash redirect built its Location from the Host header sent."""
+    resp = httpx.get(
+        f"{api.url}{path}", headers={**bearer(user), "Host": "evil.example"}, follow_redirects=False
+    )
+    assert resp.status_code == 404
+    assert "location" not in resp.headers
+    assert resp.json()["error"]["code"] == "not_found"
+    assert "evil.example" not in resp.text
+
+
+def test_sign_out_deletes_the_cookie_with_its_attributes(api: BackgroundApi, user: str) -> None:
+    with _signed_in(api, user) as client:
+        resp = client.post("/session/sign-out", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == "/gallery"
+    cookie = resp.headers["set-cookie"]
+    assert cookie.startswith(f'{SESSION_COOKIE}=""') or cookie.startswith(f"{SESSION_COOKIE}=;")
+    for attribute in ("Max-Age=0", "HttpOnly", "Secure", "SameSite=strict", "Path=/"):
+        assert attribute in cookie, cookie

@@ -1,20 +1,43 @@
-"""asyncio client (grpc.aio), for the wishlist API and other async services. Its calls
-are `spec.CALLS`, the same table the blocking client uses."""
+"""The client's one implementation: every call a typed coroutine (`ResolverCalls`), written
+once. Over an asyncio channel it is `AsyncImageResolverClient`, for the wishlist API and
+other async services; over a blocking channel it is what `ImageResolverClient` runs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from types import TracebackType
+from typing import Any, TypeVar
 
 import grpc
 
 from wishlist.images.v1 import image_url_service_pb2 as pb
-from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist.images.v1 import rollout_service_pb2 as rpb
-from wishlist.images.v1 import rollout_service_pb2_grpc as rpb_grpc
-from wishlist_images_client import calls
-from wishlist_images_client.calls import ResolverCallError
-from wishlist_images_client.spec import CALLS, Deadline, bind
+from wishlist_images_client.calls import (
+    MAX_BATCH,
+    ResolverCallError,
+    call_error,
+    refused_as_too_many,
+    smaller_batch,
+)
+from wishlist_images_client.rpc import (
+    ADMIN_MIN_TIMEOUT,
+    BATCH_RESOLVE,
+    CREATE_UPLOAD_URL,
+    GET_ROLLOUT,
+    GET_UPLOAD_POLICY,
+    INVALIDATE,
+    RESOLVE,
+    SET_ROLLOUT,
+    VERIFY_UPLOAD,
+    Channel,
+    Deadline,
+    Metadata,
+    Req,
+    Resp,
+    Rpc,
+    Send,
+)
 from wishlist_images_client.types import (
     ImageRef,
     ImageUrl,
@@ -25,48 +48,59 @@ from wishlist_images_client.types import (
     UploadedImage,
     UploadForm,
     UploadPolicy,
+    as_ref,
+    batch_from,
+    invalidations_from,
+    policy_from,
+    resolved_from,
+    rollout_from,
+    upload_from,
+    uploaded_from,
+    urls_from,
 )
 
+T = TypeVar("T")
 
-class AsyncImageResolverClient:
-    """Create inside the running event loop; `await close()` when done."""
 
-    def __init__(
-        self,
-        target: str,
-        *,
-        timeout: float = 0.25,
-        max_attempts: int = 3,
-        admin_token: str | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-    ) -> None:
-        options = calls.channel_options(max_attempts)
-        self._channel = (
-            grpc.aio.secure_channel(target, credentials, options)
-            if credentials
-            else grpc.aio.insecure_channel(target, options)
-        )
-        stubs = {
-            "images": pb_grpc.ImageUrlServiceStub(self._channel),
-            "rollout": rpb_grpc.RolloutServiceStub(self._channel),
-        }
-        self._calls = bind(stubs, admin_token)
+class ResolverCalls:
+    """Every call of the resolver's API on one channel. `timeout` is each call's deadline in
+    seconds (admin calls get at least 10 s); retries on UNAVAILABLE happen within it."""
+
+    def __init__(self, channel: Channel, *, timeout: float, admin_token: str | None) -> None:
+        self._channel = channel
+        self._admin: Metadata = (("authorization", f"Bearer {admin_token}"),) if admin_token else ()
+        self._sends: dict[Rpc[Any, Any], Send[Any, Any]] = {}  # each RPC bound on first use
         self.timeout = timeout
         # Refs per BatchResolveImageUrls call; lowered to the resolver's published
         # max_batch (GetUploadPolicy) the first time it refuses a batch as too large.
-        self.max_batch = calls.MAX_BATCH
+        self.max_batch = MAX_BATCH
 
-    async def _call(
-        self, name: str, request: Any, timeout: float | Deadline | None, request_id: str | None
-    ) -> Any:
-        bound = self._calls[name]
-        if not isinstance(timeout, Deadline):
-            timeout = Deadline(bound.call, timeout or self.timeout)
-        md = bound.metadata_with(request_id)
+    async def _unary(
+        self,
+        rpc: Rpc[Req, Resp],
+        request: Req,
+        timeout: float | Deadline | None,
+        request_id: str | None,
+    ) -> Resp:
+        """One RPC: within `timeout` (what is left of a Deadline shared by several), with
+        the admin token if it is an admin call and `request_id` if given."""
+        if isinstance(timeout, Deadline):
+            seconds = timeout.left()
+        else:
+            seconds = timeout or self.timeout
+            if rpc.admin:
+                seconds = max(seconds, ADMIN_MIN_TIMEOUT)
+        metadata = self._admin if rpc.admin else ()
+        if request_id:
+            metadata = (*metadata, ("x-request-id", request_id))
+        send = self._sends.get(rpc)
+        if send is None:
+            send = self._sends[rpc] = self._channel.bind(rpc)
         try:
-            return bound.call.decode(await bound.rpc(request, timeout=timeout.left(), metadata=md))
+            response: Resp = await send(request, timeout=seconds, metadata=metadata)
         except grpc.RpcError as err:
-            raise calls.call_error(err) from None
+            raise call_error(err) from None
+        return response
 
     async def resolve(
         self,
@@ -77,9 +111,11 @@ class AsyncImageResolverClient:
         include_fallback: bool = False,
         request_id: str | None = None,
     ) -> ResolvedImage:
-        request = calls.resolve_request(ref, user_id, include_fallback)
-        result: ResolvedImage = await self._call("resolve", request, timeout, request_id)
-        return result
+        request = pb.ResolveImageUrlRequest(
+            image=as_ref(ref), user_id=user_id, include_fallback=include_fallback
+        )
+        response = await self._unary(RESOLVE, request, timeout, request_id)
+        return resolved_from(response.image)
 
     async def batch_resolve(
         self,
@@ -93,7 +129,7 @@ class AsyncImageResolverClient:
         """Any number of refs, in order, split into server-sized RPCs that share one
         deadline; a bad ref yields a ResolveError in its slot."""
         return await self._batch(
-            "batch_resolve",
+            batch_from,
             refs,
             user_id=user_id,
             timeout=timeout,
@@ -113,7 +149,7 @@ class AsyncImageResolverClient:
         """batch_resolve with only each image's URLs: the page path (one decoding pass,
         no origin or expiry times)."""
         return await self._batch(
-            "batch_resolve_urls",
+            urls_from,
             refs,
             user_id=user_id,
             timeout=timeout,
@@ -123,27 +159,31 @@ class AsyncImageResolverClient:
 
     async def _batch(
         self,
-        name: str,
+        decode: Callable[[pb.BatchResolveImageUrlsResponse], list[T]],
         refs: Sequence[ImageRef | str],
         *,
         user_id: str,
         timeout: float | None,
         include_fallback: bool,
         request_id: str | None,
-    ) -> list[Any]:
-        deadline = Deadline(CALLS[name], timeout or self.timeout)
-        out: list[Any] = []
+    ) -> list[T]:
+        deadline = Deadline(timeout or self.timeout)
+        out: list[T] = []
         start = 0
         while start < len(refs):
             chunk = refs[start : start + self.max_batch]
-            request = calls.batch_request(chunk, user_id, include_fallback)
+            request = pb.BatchResolveImageUrlsRequest(
+                images=[as_ref(r) for r in chunk],
+                user_id=user_id,
+                include_fallback=include_fallback,
+            )
             try:
-                out.extend(await self._call(name, request, deadline, request_id))
+                out.extend(decode(await self._unary(BATCH_RESOLVE, request, deadline, request_id)))
             except ResolverCallError as exc:
-                if not calls.refused_as_too_many(exc):
+                if not refused_as_too_many(exc):
                     raise
                 policy = await self.upload_policy(timeout=deadline.left(), request_id=request_id)
-                self.max_batch = calls.smaller_batch(exc, len(chunk), policy.max_batch)
+                self.max_batch = smaller_batch(exc, len(chunk), policy.max_batch)
                 continue
             start += len(chunk)
         return out
@@ -160,8 +200,7 @@ class AsyncImageResolverClient:
         request = pb.CreateUploadUrlRequest(
             user_id=user_id, content_type=content_type, content_length=content_length
         )
-        form: UploadForm = await self._call("create_upload_url", request, timeout, request_id)
-        return form
+        return upload_from(await self._unary(CREATE_UPLOAD_URL, request, timeout, request_id))
 
     async def verify_upload(
         self, user_id: str, key: str, *, timeout: float | None = None, request_id: str | None = None
@@ -169,16 +208,14 @@ class AsyncImageResolverClient:
         """Raises ResolverCallError: NOT_FOUND when nothing was uploaded under `key`,
         INVALID_ARGUMENT (field `key`) when the object breaks the upload policy."""
         request = pb.VerifyUploadRequest(user_id=user_id, key=key)
-        found: UploadedImage = await self._call("verify_upload", request, timeout, request_id)
-        return found
+        return uploaded_from(await self._unary(VERIFY_UPLOAD, request, timeout, request_id))
 
     async def upload_policy(
         self, *, timeout: float | None = None, request_id: str | None = None
     ) -> UploadPolicy:
         """The upload and batch rules the resolver enforces (GetUploadPolicy)."""
         request = pb.GetUploadPolicyRequest()
-        policy: UploadPolicy = await self._call("upload_policy", request, timeout, request_id)
-        return policy
+        return policy_from(await self._unary(GET_UPLOAD_POLICY, request, timeout, request_id))
 
     async def invalidate(
         self,
@@ -189,15 +226,19 @@ class AsyncImageResolverClient:
         request_id: str | None = None,
     ) -> list[Invalidation]:
         request = pb.InvalidateImagesRequest(refs=list(refs), caller_reference=caller_reference)
-        done: list[Invalidation] = await self._call("invalidate", request, timeout, request_id)
-        return done
+        response = await self._unary(INVALIDATE, request, timeout, request_id)
+        return list(invalidations_from(response))
 
     async def get_rollout(
         self, *, timeout: float | None = None, request_id: str | None = None
     ) -> RolloutInfo:
-        request = rpb.GetRolloutRequest()
-        info: RolloutInfo = await self._call("get_rollout", request, timeout, request_id)
-        return info
+        response = await self._unary(GET_ROLLOUT, rpb.GetRolloutRequest(), timeout, request_id)
+        return replace(
+            rollout_from(response.rollout),
+            store=response.store,
+            store_healthy=response.store_healthy,
+            store_error=response.store_error,
+        )
 
     async def set_rollout(
         self,
@@ -210,11 +251,41 @@ class AsyncImageResolverClient:
         request_id: str | None = None,
     ) -> tuple[RolloutInfo, RolloutInfo]:
         """Compare-and-set; raises ResolverCallError(ABORTED) if someone changed it meanwhile."""
-        request = calls.set_rollout_request(percent, cdn_enabled, expected_revision, updated_by)
-        pair: tuple[RolloutInfo, RolloutInfo] = await self._call(
-            "set_rollout", request, timeout, request_id
+        request = rpb.SetRolloutRequest(
+            percent=percent,
+            cdn_enabled=cdn_enabled,
+            expected_revision=expected_revision,
+            updated_by=updated_by,
         )
-        return pair
+        response = await self._unary(SET_ROLLOUT, request, timeout, request_id)
+        return rollout_from(response.before), rollout_from(response.after)
 
     async def close(self) -> None:
         await self._channel.close()
+
+
+class AsyncImageResolverClient(ResolverCalls):
+    """Create inside the running event loop; `await close()` (or `async with`) when done."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = 0.25,
+        max_attempts: int = 3,
+        admin_token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        channel = Channel(target, credentials, max_attempts, blocking=False)
+        super().__init__(channel, timeout=timeout, admin_token=admin_token)
+
+    async def __aenter__(self) -> AsyncImageResolverClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

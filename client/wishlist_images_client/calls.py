@@ -1,4 +1,4 @@
-"""What the sync and async clients share: channel options, request building, error decoding.
+"""Channel options, call errors and the batch-size rule the client applies.
 
 Retries are gRPC's own (service config retryPolicy): UNAVAILABLE is retried with
 exponential backoff inside the call's deadline. SetRollout is left out: it is a
@@ -8,7 +8,6 @@ compare-and-set, and a retried success would report a false conflict.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,8 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from wishlist.images.v1 import image_url_service_pb2 as pb
-from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist_images_client.types import (
-    ImageRef,
     InvalidationsCreated,
-    as_ref,
     error_from,
     invalidations_from,
 )
@@ -127,22 +123,6 @@ def _retry_and_created(
     return retry_after, created
 
 
-def resolve_request(
-    ref: ImageRef | str, user_id: str, include_fallback: bool = False
-) -> pb.ResolveImageUrlRequest:
-    return pb.ResolveImageUrlRequest(
-        image=as_ref(ref), user_id=user_id, include_fallback=include_fallback
-    )
-
-
-def batch_request(
-    refs: Sequence[ImageRef | str], user_id: str, include_fallback: bool = False
-) -> pb.BatchResolveImageUrlsRequest:
-    return pb.BatchResolveImageUrlsRequest(
-        images=[as_ref(r) for r in refs], user_id=user_id, include_fallback=include_fallback
-    )
-
-
 def refused_as_too_many(exc: ResolverCallError) -> bool:
     """The resolver refused the whole batch for its size (its `max_batch` is smaller)."""
     return exc.code == grpc.StatusCode.INVALID_ARGUMENT and exc.field == "images"
@@ -154,14 +134,3 @@ def smaller_batch(exc: ResolverCallError, sent: int, published: int) -> int:
     if 0 < published < sent:
         return published
     raise exc
-
-
-def set_rollout_request(
-    percent: int, cdn_enabled: bool, expected_revision: int, updated_by: str
-) -> rpb.SetRolloutRequest:
-    return rpb.SetRolloutRequest(
-        percent=percent,
-        cdn_enabled=cdn_enabled,
-        expected_revision=expected_revision,
-        updated_by=updated_by,
-    )

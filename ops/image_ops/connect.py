@@ -10,9 +10,12 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wishlist_runtime.grpc_cli import add_tls_args, tls_from_args
+
+if TYPE_CHECKING:  # imported when a command connects: fast CLI start-up
+    from wishlist_images_client import ImageResolverClient
 
 PROG = "image-ops"
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -30,7 +33,7 @@ def client_args(p: argparse.ArgumentParser) -> None:
     add_tls_args(p)
 
 
-def client(args: argparse.Namespace) -> Any:
+def client(args: argparse.Namespace) -> ImageResolverClient:
     """A typed client for the command's target; ADMIN_TOKEN from the environment."""
     from wishlist_images_client import ImageResolverClient
 

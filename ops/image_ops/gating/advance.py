@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_ops.gates.config import GateConfig, show_duration
 from image_ops.gating import audit
 from image_ops.gating.evidence import Evidence, Sources, gather
+
+if TYPE_CHECKING:
+    from wishlist_images_client import ImageResolverClient
 
 MOVED, REFUSED, DRY_RUN, ROLLED_BACK, CONFLICT = (
     "moved",
@@ -41,7 +44,7 @@ class NotAdvancing(ValueError):
 class Gate:
     """What advance and auto share: the flag's client, the evidence, the trail, the clock."""
 
-    client: Any  # wishlist_images_client.ImageResolverClient
+    client: ImageResolverClient
     config: GateConfig
     sources: Sources
     audit_log: Path

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from image_ops.probe.timing import Sample, fetch
+
+if TYPE_CHECKING:
+    from wishlist_images_client import ImageResolverClient
 
 MAX_REQUESTS = 5000  # keys x users x rounds; a probe is a sample, not a load test
 
 
 def resolved_urls(
-    client: Any, keys: Sequence[str], users: Sequence[str]
+    client: ImageResolverClient, keys: Sequence[str], users: Sequence[str]
 ) -> Iterator[tuple[str, str, str]]:
     """(user, origin "cdn"/"s3", url) for every key each user may see; refused refs skipped."""
     from wishlist_images_client import Origin, ResolvedImage
@@ -25,7 +28,7 @@ def resolved_urls(
 
 
 def run(
-    client: Any,
+    client: ImageResolverClient,
     keys: Sequence[str],
     users: Sequence[str],
     *,

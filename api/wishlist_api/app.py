@@ -54,6 +54,7 @@ def create_app(
                 settings.resolver_target,
                 timeout=settings.resolver_timeout_seconds,
                 credentials=settings.resolver_credentials(),
+                load_balancing=settings.resolver_load_balancing,
             )
             app.state.images = ResolverImageUrls(client, settings.resolver_timeout_seconds)
         else:

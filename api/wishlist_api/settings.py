@@ -79,6 +79,9 @@ class ApiSettings(DatabaseSettings):
         "127.0.0.1:50051",
         validation_alias=AliasChoices("resolver_target", "image_resolver_target"),
     )
+    # How calls spread over the addresses RESOLVER_TARGET resolves to (a headless Service's
+    # DNS name, an ipv4:/ipv6: list): round_robin, each call to the next ready replica.
+    resolver_load_balancing: Literal["round_robin", "pick_first"] = "round_robin"
     # Deadline of the one BatchResolveImageUrls call per page; gRPC retries fit inside it.
     resolver_timeout_seconds: float = Field(0.25, gt=0, le=10)
     # Off: items come back with imageStatus "disabled" and no RPC (kill switch, benchmark).

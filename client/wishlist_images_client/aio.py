@@ -275,8 +275,11 @@ class AsyncImageResolverClient(ResolverCalls):
         max_attempts: int = 3,
         admin_token: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        load_balancing: str = "round_robin",
     ) -> None:
-        channel = Channel(target, credentials, max_attempts, blocking=False)
+        channel = Channel(
+            target, credentials, max_attempts, blocking=False, load_balancing=load_balancing
+        )
         super().__init__(channel, timeout=timeout, admin_token=admin_token)
 
     async def __aenter__(self) -> AsyncImageResolverClient:

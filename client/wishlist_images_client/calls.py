@@ -50,7 +50,15 @@ class ResolverCallError(Exception):
         self.created = created
 
 
-def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
+# How a channel spreads calls over the addresses its target resolves to. gRPC's default,
+# pick_first, sends every call to the first address: behind a headless Service's DNS name
+# (or an ipv4: list) the other replicas would get nothing.
+LOAD_BALANCING = ("round_robin", "pick_first")
+
+
+def channel_options(max_attempts: int, load_balancing: str = "round_robin") -> list[tuple[str, Any]]:
+    if load_balancing not in LOAD_BALANCING:
+        raise ValueError(f"load_balancing must be one of {', '.join(LOAD_BALANCING)}")
     retry = {
         "maxAttempts": max(2, min(max_attempts, 5)),
         "initialBackoff": "0.05s",
@@ -59,6 +67,7 @@ def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
         "retryableStatusCodes": ["UNAVAILABLE"],
     }
     config = {
+        "loadBalancingConfig": [{load_balancing: {}}],
         "methodConfig": [
             {
                 "name": [
@@ -77,6 +86,9 @@ def channel_options(max_attempts: int) -> list[tuple[str, Any]]:
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.min_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 2000),
+        # A DNS target is looked up again when a connection ends (the resolver's
+        # max_connection_age GOAWAY), at most this often: new replicas get calls soon.
+        ("grpc.dns_min_time_between_resolutions_ms", 5_000),
     ]
 
 

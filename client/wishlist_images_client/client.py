@@ -50,8 +50,11 @@ class ImageResolverClient:
         max_attempts: int = 4,
         admin_token: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        load_balancing: str = "round_robin",
     ) -> None:
-        channel = Channel(target, credentials, max_attempts, blocking=True)
+        channel = Channel(
+            target, credentials, max_attempts, blocking=True, load_balancing=load_balancing
+        )
         self._calls = ResolverCalls(channel, timeout=timeout, admin_token=admin_token)
 
     resolve = _blocking(ResolverCalls.resolve)

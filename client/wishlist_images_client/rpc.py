@@ -108,9 +108,10 @@ class Channel:
         max_attempts: int,
         *,
         blocking: bool,
+        load_balancing: str = "round_robin",
     ) -> None:
         kind: Any = grpc if blocking else grpc.aio
-        options = channel_options(max_attempts)
+        options = channel_options(max_attempts, load_balancing)
         self._grpc: Any = (
             kind.secure_channel(target, credentials, options)
             if credentials

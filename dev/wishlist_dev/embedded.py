@@ -31,10 +31,12 @@ class EmbeddedResolver:
         components: Components | None = None,
         extra_handlers: Sequence[Any] = (),
         purgers: Sequence[Purger] = (),
+        host: str = "127.0.0.1",
     ) -> None:
         if components is not None and purgers:
             raise ValueError("purgers are wired by build_components: pass one or the other")
         self.settings = settings
+        self.host = host  # any loopback address: replicas on 127.0.0.2, .3 share a port
         self.extra_handlers = extra_handlers
         self.components = components or build_components(settings, session, purgers)
         self._loop = asyncio.new_event_loop()
@@ -48,12 +50,12 @@ class EmbeddedResolver:
 
     @property
     def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def start(self) -> EmbeddedResolver:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(
-            start(self.components, "127.0.0.1", self.settings.grpc_port, self.extra_handlers),
+            start(self.components, self.host, self.settings.grpc_port, self.extra_handlers),
             self._loop,
         )
         self._running = future.result(timeout=10)

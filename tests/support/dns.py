@@ -38,11 +38,20 @@ class LoopbackDns:
     def __init__(self, ttl: int = 1) -> None:
         self._records = _Records(ttl)
         quiet = DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
-        self._udp = DNSServer(self._records, address="127.0.0.1", port=0, logger=quiet)
-        self.port: int = self._udp.server.server_address[1]
-        self._tcp = DNSServer(
-            self._records, address="127.0.0.1", port=self.port, tcp=True, logger=quiet
-        )
+        for _ in range(20):  # a port free for both UDP and TCP
+            udp = DNSServer(self._records, address="127.0.0.1", port=0, logger=quiet)
+            port = int(udp.server.server_address[1])
+            try:
+                tcp = DNSServer(
+                    self._records, address="127.0.0.1", port=port, tcp=True, logger=quiet
+                )
+            except OSError:
+                udp.server.server_close()
+                continue
+            self._udp, self._tcp, self.port = udp, tcp, port
+            break
+        else:
+            raise OSError("no loopback port free for both UDP and TCP")
 
     def set(self, name: str, addresses: Iterable[str]) -> None:
         with self._records.lock:

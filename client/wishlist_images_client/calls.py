@@ -56,7 +56,9 @@ class ResolverCallError(Exception):
 LOAD_BALANCING = ("round_robin", "pick_first")
 
 
-def channel_options(max_attempts: int, load_balancing: str = "round_robin") -> list[tuple[str, Any]]:
+def channel_options(
+    max_attempts: int, load_balancing: str = "round_robin"
+) -> list[tuple[str, Any]]:
     if load_balancing not in LOAD_BALANCING:
         raise ValueError(f"load_balancing must be one of {', '.join(LOAD_BALANCING)}")
     retry = {
@@ -76,7 +78,7 @@ def channel_options(max_attempts: int, load_balancing: str = "round_robin") -> l
                 ],
                 "retryPolicy": retry,
             }
-        ]
+        ],
     }
     return [
         ("grpc.enable_retries", 1),

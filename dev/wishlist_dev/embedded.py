@@ -31,6 +31,7 @@ class EmbeddedResolver:
         components: Components | None = None,
         extra_handlers: Sequence[Any] = (),
         purgers: Sequence[Purger] = (),
+        *,
         host: str = "127.0.0.1",
     ) -> None:
         if components is not None and purgers:

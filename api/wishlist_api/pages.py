@@ -9,6 +9,7 @@ images load only from the origins the resolver handed out (the CDN and the S3 fa
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -24,8 +25,9 @@ from wishlist_api import cursor
 from wishlist_api.auth import AuthError
 from wishlist_api.deps import Auth, Images, Repo, RequestId, Settings
 from wishlist_api.errors import ApiError
-from wishlist_api.routes import page_of
-from wishlist_api.schemas import ItemPage
+from wishlist_api.repository import Cursor, ItemRecord, WishlistRepository
+from wishlist_api.routes import items_with_images, parse_cursor
+from wishlist_api.schemas import ItemOut
 
 SESSION_COOKIE = "wishlist_session"
 MAX_SESSION_SECONDS = 12 * 3600
@@ -57,12 +59,12 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(page: ItemPage) -> str:
+def content_security_policy(items: list[ItemOut]) -> str:
     """img-src: only the origins of this page's image and fallback URLs (CDN, S3);
     connect-src: the CDN, which the page asks why an image failed."""
     images = {"'self'": None}
     cdn = {"'self'": None}
-    for item in page.items:
+    for item in items:
         for url in (item.image_url, item.image_fallback_url):
             if url:
                 images[_origin(url)] = None
@@ -91,6 +93,45 @@ async def home() -> RedirectResponse:
     return RedirectResponse("/gallery", status_code=303)
 
 
+@dataclass(frozen=True)
+class Card:
+    item: ItemOut
+    legacy: bool  # the image comes from a stored S3 URL, converted on the fly
+
+
+@dataclass(frozen=True)
+class Position:
+    first: int
+    last: int
+    total: int
+    previous: str | None  # the Previous link's `before` cursor
+    next: str | None  # the Next link's `cursor`
+
+    @property
+    def page(self) -> int:
+        return (self.first - 1) // PAGE_SIZE + 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+async def _position(repo: WishlistRepository, user: str, records: list[ItemRecord]) -> Position:
+    total = await repo.run(repo.count, user)
+    if not records:
+        return Position(0, 0, total, None, None)
+    top = records[0]
+    first = await repo.run(repo.count, user, Cursor(top.created_at, top.id)) + 1
+    last = first + len(records) - 1
+    return Position(
+        first,
+        last,
+        total,
+        cursor.encode(records[0]) if first > 1 else None,
+        cursor.encode(records[-1]) if last < total else None,
+    )
+
+
 @router.get("/gallery", response_class=HTMLResponse)
 async def gallery(
     request: Request,
@@ -102,30 +143,46 @@ async def gallery(
     cursor_text: Annotated[
         str | None, Query(alias="cursor", max_length=cursor.MAX_CURSOR_CHARS)
     ] = None,
+    before_text: Annotated[
+        str | None, Query(alias="before", max_length=cursor.MAX_CURSOR_CHARS)
+    ] = None,
 ) -> HTMLResponse:
     if user is None:
         signed_out: HTMLResponse = templates.TemplateResponse(
             request,
             "signed_out.html",
             status_code=401,
-            headers=_html_headers("default-src 'none'; style-src 'self'; form-action 'self'"),
+            headers=_html_headers(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'"
+            ),
         )
         return signed_out
-    page = await page_of(
+    records, items, _ = await items_with_images(
         repo=repo,
         images=images,
         request_id=request_id,
         user=user,
         limit=PAGE_SIZE,
-        cursor_text=cursor_text,
+        after=parse_cursor(cursor_text),
+        before=parse_cursor(before_text, "query.before"),
     )
+    cards = [
+        Card(item, record.image_key is None and record.legacy_image_url is not None)
+        for record, item in zip(records, items, strict=True)
+    ]
     shown: HTMLResponse = templates.TemplateResponse(
         request,
         "gallery.html",
-        {"user": user, "page": page, "first": cursor_text is None},
-        headers=_html_headers(content_security_policy(page)),
+        {"user": user, "cards": cards, "position": await _position(repo, user, records)},
+        headers=_html_headers(content_security_policy(items)),
     )
     return shown
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico whatever the page links; the icon is a static SVG."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 @router.post("/session", status_code=204, response_class=Response)

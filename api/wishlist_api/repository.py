@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wishlist_api.db import DEFAULT_STATEMENT_TIMEOUT
@@ -66,6 +66,20 @@ def _record(row: WishlistItem) -> ItemRecord:
     )
 
 
+def _older_than(cursor: Cursor) -> ColumnElement[bool]:
+    return or_(
+        WishlistItem.created_at < cursor.created_at,
+        and_(WishlistItem.created_at == cursor.created_at, WishlistItem.id < cursor.id),
+    )
+
+
+def _newer_than(cursor: Cursor) -> ColumnElement[bool]:
+    return or_(
+        WishlistItem.created_at > cursor.created_at,
+        and_(WishlistItem.created_at == cursor.created_at, WishlistItem.id > cursor.id),
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -88,21 +102,35 @@ class WishlistRepository:
         self._deadline.close()
 
     def list_page(
-        self, user_id: str, limit: int, after: Cursor | None = None
+        self,
+        user_id: str,
+        limit: int,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
     ) -> tuple[list[ItemRecord], bool]:
-        """Up to `limit` items newest first, and whether more follow."""
+        """Up to `limit` items newest first, and whether more follow: older ones after
+        `after`, or with `before` (the gallery's Previous) the newer ones just before it."""
         query = select(WishlistItem).where(WishlistItem.user_id == user_id)
         if after is not None:
-            query = query.where(
-                or_(
-                    WishlistItem.created_at < after.created_at,
-                    and_(WishlistItem.created_at == after.created_at, WishlistItem.id < after.id),
-                )
-            )
-        query = query.order_by(WishlistItem.created_at.desc(), WishlistItem.id.desc())
+            query = query.where(_older_than(after))
+        if before is not None:
+            query = query.where(_newer_than(before))
+            query = query.order_by(WishlistItem.created_at.asc(), WishlistItem.id.asc())
+        else:
+            query = query.order_by(WishlistItem.created_at.desc(), WishlistItem.id.desc())
         with self._sessions() as session:
             rows = session.scalars(query.limit(limit + 1)).all()
-            return [_record(r) for r in rows[:limit]], len(rows) > limit
+            records = [_record(r) for r in rows[:limit]]
+            return (records[::-1] if before is not None else records), len(rows) > limit
+
+    def count(self, user_id: str, newer_than: Cursor | None = None) -> int:
+        """How many items the user has (newer than a cursor: the page's position)."""
+        query = select(func.count()).select_from(WishlistItem)
+        query = query.where(WishlistItem.user_id == user_id)
+        if newer_than is not None:
+            query = query.where(_newer_than(newer_than))
+        with self._sessions() as session:
+            return int(session.scalar(query) or 0)
 
     def get(self, user_id: str, item_id: str) -> ItemRecord | None:
         with self._sessions() as session:

@@ -18,7 +18,7 @@ from wishlist_api.images import (
     UploadMissing,
     UploadRejected,
 )
-from wishlist_api.repository import ItemRecord, WishlistRepository
+from wishlist_api.repository import Cursor, ItemRecord, WishlistRepository
 from wishlist_api.schemas import (
     ConfirmImage,
     CreateItem,
@@ -96,6 +96,38 @@ async def list_items(
     )
 
 
+def parse_cursor(text: str | None, field: str = "query.cursor") -> Cursor | None:
+    """An API cursor, or 422 naming the query field."""
+    if not text:
+        return None
+    try:
+        return cursor.decode(text)
+    except cursor.BadCursor as exc:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "request is not valid",
+            details=[{"field": field, "message": str(exc)}],
+        ) from None
+
+
+async def items_with_images(
+    *,
+    repo: WishlistRepository,
+    images: ImageUrls,
+    request_id: str | None,
+    user: str,
+    limit: int,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> tuple[list[ItemRecord], list[ItemOut], bool]:
+    """One page of the user's records, the same items with image URLs (one resolver call),
+    and whether more follow; shared by the API and the gallery."""
+    records, more = await repo.run(repo.list_page, user, limit, after, before)
+    views = await images.for_items(records, user, request_id)
+    return records, [_out(i, v) for i, v in zip(records, views, strict=True)], more
+
+
 async def page_of(
     *,
     repo: WishlistRepository,
@@ -105,23 +137,17 @@ async def page_of(
     limit: int,
     cursor_text: str | None,
 ) -> ItemPage:
-    """One page of the user's items with image URLs; shared by the API and the gallery."""
-    after = None
-    if cursor_text:
-        try:
-            after = cursor.decode(cursor_text)
-        except cursor.BadCursor as exc:
-            raise ApiError(
-                422,
-                "validation_failed",
-                "request is not valid",
-                details=[{"field": "query.cursor", "message": str(exc)}],
-            ) from None
-    items, more = await repo.run(repo.list_page, user, limit, after)
-    views = await images.for_items(items, user, request_id)
+    """One page of the user's items with image URLs, and the cursor of the next."""
+    records, items, more = await items_with_images(
+        repo=repo,
+        images=images,
+        request_id=request_id,
+        user=user,
+        limit=limit,
+        after=parse_cursor(cursor_text),
+    )
     return ItemPage(
-        items=[_out(i, v) for i, v in zip(items, views, strict=True)],
-        next_cursor=cursor.encode(items[-1]) if more and items else None,
+        items=items, next_cursor=cursor.encode(records[-1]) if more and records else None
     )
 
 

@@ -1,56 +1,32 @@
-"""Seed rows for the demo and the tests: new keys, every legacy URL form, a bumped version."""
+"""Seed rows for the demo and the tests: new keys, every legacy URL form, a bumped version,
+with real-looking titles and pictures."""
 
 from __future__ import annotations
 
-import struct
-import zlib
-from collections.abc import Callable
+import io
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image
+
 from wishlist_api.repository import ItemRecord, WishlistRepository
+from wishlist_dev.moc_art import MODELS, render
 
 DEMO_USER = "demo-user"
 PREFIX = "uploads/wishlist/"
 
 
-# LEGO-ish colours, so each demo image is visibly a different picture.
-PALETTE = ((201, 26, 9), (0, 85, 191), (242, 205, 55), (35, 120, 65), (254, 138, 24), (5, 19, 29))
-
-
-def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = b"".join(
-        b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(width)) for y in range(height)
-    )
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 def tiny_png() -> bytes:
     """A valid 1x1 PNG, so fallback S3 URLs serve a real image."""
-    return _png(1, 1, lambda _x, _y: (212, 31, 46))
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), (212, 31, 46)).save(out, format="PNG")
+    return out.getvalue()
 
 
-def color_png(n: int) -> bytes:
-    """A 48x36 brick: one palette colour with a row of lighter studs."""
-    r, g, b = PALETTE[n % len(PALETTE)]
-    light = (min(r + 60, 255), min(g + 60, 255), min(b + 60, 255))
-
-    def pixel(x: int, y: int) -> tuple[int, int, int]:
-        stud = 4 <= y < 10 and (x % 12) in range(3, 9)
-        return light if stud else (r, g, b)
-
-    return _png(48, 36, pixel)
+def sample_png(n: int) -> bytes:
+    """The n-th demo picture: a brick-built model at display resolution (moc_art.py)."""
+    models = list(MODELS)
+    return render(models[n % len(models)], variant=n)
 
 
 def legacy_urls(bucket: str, region: str, key: str) -> dict[str, str]:
@@ -77,8 +53,30 @@ def legacy_urls(bucket: str, region: str, key: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Seeded:
     item: ItemRecord
-    kind: str  # "new", "new-versioned", "legacy:<form>", "no-image", "foreign"
+    kind: str  # "new", "new:<n>", "new-versioned", "legacy:<form>", "no-image", "foreign"
     key: str | None  # the S3 key the item's image resolves to
+
+
+# (title, model) of the demo's own uploads and of its legacy rows, newest first on the page.
+UPLOADS = (
+    ("Corner Bakery Modular", "house"),
+    ("Galaxy Explorer Rebuild", "ship"),
+    ("Castle Gatehouse", "tower"),
+    ("Vintage Tram No. 7", "tram"),
+    ("Treehouse Hideaway", "tree"),
+    ("Harbour Lighthouse", "lighthouse"),
+)
+LEGACY_TITLES = {
+    "path-style": ("Mech Walker MK II", "mech"),
+    "virtual-hosted": ("Harbour Tugboat", "tugboat"),
+    "regional": ("Fire Station 42", "fire-station"),
+    "regional-path-style": ("Windmill on the Dike", "windmill"),
+    "dash-region": ("Moon Rocket", "rocket"),
+    "dualstack": ("Taco Food Truck", "food-truck"),
+    "accelerate": ("Alpine Chalet", "house"),
+    "s3-uri": ("Starfighter Escort", "ship"),
+    "presigned": ("Watchtower Ruins", "tower"),
+}
 
 
 def seed(
@@ -89,32 +87,42 @@ def seed(
     region: str = "us-east-1",
     s3: Any = None,
 ) -> list[Seeded]:
-    """Insert one item per case; with `s3` (a boto3 client) also upload the images."""
+    """Insert one item per case; with `s3` (a boto3 client) also upload the images.
+
+    The odd cases go in first, so the page (newest first) opens on the real-looking items
+    and ends with the row without an image and the broken one."""
     out: list[Seeded] = []
 
-    def add(kind: str, title: str, key: str | None, **columns: Any) -> None:
+    def add(kind: str, title: str, key: str | None, model: str = "", **columns: Any) -> None:
         out.append(Seeded(repo.create(user_id, title, **columns), kind, key))
         if s3 is not None and key is not None:
-            body = color_png(len(out))
+            body = render(model, variant=len(out))
             s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/png")
 
-    key = f"{PREFIX}{user_id}/new-1.png"
-    add("new", "Millennium Falcon (new upload)", key, image_key=key)
-    key = f"{PREFIX}{user_id}/new-2.png"
-    add("new-versioned", "Hogwarts Castle (re-uploaded twice)", key, image_key=key, image_version=2)
-    for form, url in legacy_urls(bucket, region, f"{PREFIX}{user_id}/legacy-KEY.png").items():
-        key = f"{PREFIX}{user_id}/legacy-{form}.png"
-        add(
-            f"legacy:{form}",
-            f"Legacy row ({form} S3 URL)",
-            key,
-            legacy_image_url=url.replace("legacy-KEY", f"legacy-{form}"),
-        )
-    add("no-image", "Town Hall (no image yet)", None)
     add(
         "foreign",
-        "Broken legacy row (someone else's bucket)",
+        "Monorail Station (old link, another bucket)",
         None,
         legacy_image_url=f"https://other-bucket.s3.amazonaws.com/{PREFIX}{user_id}/x.png",
     )
+    add("no-image", "Town Hall (no photo yet)", None)
+    for form, url in legacy_urls(bucket, region, f"{PREFIX}{user_id}/legacy-KEY.png").items():
+        title, model = LEGACY_TITLES[form]
+        key = f"{PREFIX}{user_id}/legacy-{form}.png"
+        add(
+            f"legacy:{form}",
+            title,
+            key,
+            model,
+            legacy_image_url=url.replace("legacy-KEY", f"legacy-{form}"),
+        )
+    for n, (title, model) in enumerate(UPLOADS[2:], start=3):
+        key = f"{PREFIX}{user_id}/new-{n}.png"
+        add(f"new:{n}", title, key, model, image_key=key)
+    key = f"{PREFIX}{user_id}/new-2.png"
+    title, model = UPLOADS[1]
+    add("new-versioned", title, key, model, image_key=key, image_version=2)
+    key = f"{PREFIX}{user_id}/new-1.png"
+    title, model = UPLOADS[0]
+    add("new", title, key, model, image_key=key)
     return out

@@ -71,19 +71,73 @@ def test_gallery_shows_titles_images_fallbacks_and_a_tight_csp(
     assert resp.headers["cache-control"] == "no-store"
 
 
-def test_gallery_pages_like_the_api(
+def _link(html: str, rel: str) -> str | None:
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def test_gallery_pages_both_ways_with_its_position(
     api: BackgroundApi, repo: WishlistRepository, user: str
 ) -> None:
-    for n in range(PAGE_SIZE + 2):
+    total = 2 * PAGE_SIZE + 3
+    for n in range(total):
         repo.create(user, f"item {n:02d}")
     with _signed_in(api, user) as client:
-        first = client.get("/gallery").text
-        more = re.search(r'href="(/gallery\?cursor=[^"]+)"', first)
-        assert more
-        second = client.get(more.group(1).replace("&amp;", "&")).text
-    titles = re.findall(r"<figcaption>(item \d\d)</figcaption>", first + second)
-    assert titles == [f"item {n:02d}" for n in reversed(range(PAGE_SIZE + 2))]
-    assert 'rel="next"' not in second
+        pages = [client.get("/gallery").text]
+        while (after := _link(pages[-1], "next")) is not None:
+            pages.append(client.get(after).text)
+        assert len(pages) == 3
+        titles = re.findall(r"<figcaption>(item \d\d)</figcaption>", "".join(pages))
+        assert titles == [f"item {n:02d}" for n in reversed(range(total))]
+        assert "Items 1&ndash;12 of 27 &middot; page 1 of 3" in pages[0]
+        assert "Items 25&ndash;27 of 27 &middot; page 3 of 3" in pages[2]
+        assert _link(pages[0], "prev") is None and _link(pages[2], "next") is None
+        # Back from the last page: the same pages, in the same order, with their positions.
+        back = [pages[2]]
+        while (before := _link(back[-1], "prev")) is not None:
+            back.append(client.get(before).text)
+        assert len(back) == 3
+        for there, again in zip(pages, reversed(back), strict=True):
+            assert re.findall(r"<figcaption>(.*?)</figcaption>", there) == re.findall(
+                r"<figcaption>(.*?)</figcaption>", again
+            )
+        assert "Items 13&ndash;24 of 27 &middot; page 2 of 3" in back[1]
+        bad = client.get("/gallery", params={"before": "garbage"})
+        assert bad.status_code == 422
+
+
+def test_no_photo_and_a_broken_link_look_different(
+    api: BackgroundApi, repo: WishlistRepository, user: str
+) -> None:
+    repo.create(user, "Town Hall")
+    repo.create(user, "Monorail", legacy_image_url="https://other-bucket.s3.amazonaws.com/x.png")
+    with _signed_in(api, user) as client:
+        html = client.get("/gallery").text
+    assert 'src="/static/no-photo.svg" alt="No photo yet"' in html
+    assert 'src="/static/placeholder.svg" alt="Image not found"' in html
+
+
+def test_a_legacy_row_carries_a_badge_not_a_technical_title(
+    api: BackgroundApi, repo: WishlistRepository, user: str
+) -> None:
+    key = f"{PREFIX}{user}/legacy.png"
+    repo.create(
+        user, "Harbour Tugboat", legacy_image_url=f"https://{BUCKET}.s3.amazonaws.com/{key}"
+    )
+    new = repo.create(user, "Moon Rocket")
+    repo.set_image(user, new.id, f"{PREFIX}{user}/new.png")
+    with _signed_in(api, user) as client:
+        html = client.get("/gallery").text
+    cards = re.findall(r"<figure.*?</figure>", html, flags=re.S)
+    assert len(cards) == 2
+    rocket, tugboat = cards  # newest first
+    assert "legacy S3 URL" in tugboat and "legacy S3 URL" not in rocket
+    assert f"https://{CDN}/{key}" in tugboat and "amazonaws" not in tugboat
+
+
+def test_the_favicon_is_there(api: BackgroundApi) -> None:
+    resp = httpx.get(f"{api.url}/favicon.ico", follow_redirects=True)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("image/svg")
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "A" * 500])
@@ -96,8 +150,9 @@ def test_a_bad_gallery_cursor_is_422_not_500(api: BackgroundApi, user: str, curs
 def test_static_assets_are_served(api: BackgroundApi) -> None:
     js = httpx.get(f"{api.url}/static/gallery.js")
     assert js.status_code == 200 and "onImageError" in js.text
-    svg = httpx.get(f"{api.url}/static/placeholder.svg")
-    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg")
+    for name in ("placeholder.svg", "no-photo.svg", "favicon.svg"):
+        svg = httpx.get(f"{api.url}/static/{name}")
+        assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg")
 
 
 def _assert_unframeable(resp: httpx.Response) -> None:

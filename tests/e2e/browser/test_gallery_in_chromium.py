@@ -10,14 +10,14 @@ import pytest
 
 from tests.conftest import CDN
 from tests.e2e.browser.conftest import ARTIFACTS, Stack, Visit
-from wishlist_dev.demo_data import PREFIX, color_png
+from wishlist_dev.demo_data import PREFIX, sample_png
 
 
 def _items_with_images(stack: Stack, user: str, count: int, tag: str) -> list[str]:
     keys = []
     for n in range(count):
         key = f"{PREFIX}{user}/{tag}-{n}.png"
-        stack.put_image(key, color_png(n))
+        stack.put_image(key, sample_png(n))
         item = stack.repo.create(user, f"MOC {tag} #{n}")
         stack.repo.set_image(user, item.id, key)
         keys.append(key)

@@ -151,7 +151,7 @@ def cmd_resolver(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from wishlist_dev.demo import run_demo
 
-    return run_demo(port=args.port, state_dir=args.state_dir)
+    return run_demo(port=args.port, state_dir=args.state_dir, fresh=args.fresh)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,7 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="local stack: moto S3 + edge + resolver + API, seeded")
     demo.add_argument("--port", type=int, default=8080, help="API port on 127.0.0.1")
-    demo.add_argument("--state-dir", default="var/demo", help="SQLite DB and rollout file")
+    demo.add_argument(
+        "--state-dir",
+        default="var/demo",
+        help="kept across restarts: the database, the rollout file, the uploaded objects",
+    )
+    demo.add_argument("--fresh", action="store_true", help="forget the state folder; seed anew")
     demo.set_defaults(func=cmd_demo)
     return parser
 

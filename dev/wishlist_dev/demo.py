@@ -20,6 +20,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
 
 from image_resolver.config import load_settings as load_resolver_settings
 from image_resolver.rollout.decision import RolloutState
@@ -31,7 +32,11 @@ from wishlist_api.pages import set_session_cookie
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.settings import load_settings
 from wishlist_dev.demo_data import DEMO_USER, seed
+from wishlist_dev.demo_state import DemoState
+from wishlist_dev.demo_watch import Check, Watchdog
 from wishlist_dev.edge import LocalEdge
+from wishlist_dev.edge.local_edge import EdgeUnavailable, missing_binaries
+from wishlist_dev.edge.processes import EdgeStartError
 from wishlist_dev.embedded import EmbeddedResolver
 from wishlist_dev.localaws import LocalAws
 from wishlist_dev.tokens import mint_token
@@ -42,87 +47,89 @@ DEMO_SIGN_IN = "/demo/sign-in"
 RESOLVER_PORT = 50051  # the CLI's default target, so README commands work as written
 
 
-def _fresh(path: Path) -> Path:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
-
-
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
+def _fail(message: str) -> int:
+    print(f"wishlist-dev demo: {message}", file=sys.stderr)
+    return 2
+
+
+def _answers(host: str, port: int) -> Check:
+    def check() -> str | None:
+        try:
+            with socket.create_connection((host, port), timeout=2):
+                return None
+        except OSError as exc:
+            return f"nothing answers on {host}:{port} ({exc.strerror or type(exc).__name__})"
+
+    return check
+
+
+def _open(port: int, state_dir: str, fresh: bool) -> tuple[socket.socket, DemoState] | int:
+    """The API's socket and the state folder, or the exit code of one line saying why not."""
+    missing = missing_binaries()
+    if missing:
+        return _fail(f"{' and '.join(missing)} not found: apt-get install -y varnish hitch")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)  # from here a request waits for the API instead of being refused
+    except OSError as exc:
+        sock.close()
+        return _fail(f"cannot bind 127.0.0.1:{port}: {exc.strerror}; try --port")
+    try:
+        return sock, DemoState(Path(state_dir), fresh=fresh)
+    except OSError as exc:
+        sock.close()
+        return _fail(f"state folder {state_dir}: {exc.strerror}; try --state-dir")
+
+
+def run_demo(port: int = 8080, state_dir: str = "var/demo", *, fresh: bool = False) -> int:
     # uvicorn re-raises the signal that stopped it once it has drained; as an exception
     # here, the `finally` below still stops the resolver and moto (Ctrl-C already does).
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logsetup.configure("WARNING", "text")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
-    state = Path(state_dir).resolve()
-    state.mkdir(parents=True, exist_ok=True)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(("127.0.0.1", port))
-    except OSError as exc:
-        print(f"wishlist-dev demo: cannot bind 127.0.0.1:{port}: {exc.strerror}; try --port")
-        return 1
-
+    opened = _open(port, state_dir, fresh)
+    if isinstance(opened, int):
+        return opened
+    sock, state = opened
     aws = LocalAws().start()
     edge: LocalEdge | None = None
     resolver: EmbeddedResolver | None = None
+    watchdog: Watchdog | None = None
     base = f"http://127.0.0.1:{port}"
     try:
         dist_id, _ = aws.create_distribution()
-        edge = LocalEdge(
-            aws.endpoint, aws.bucket, cdn_hosts=[DEMO_CDN_HOST], parameters={"WebAppOrigin": base}
-        ).start()
+        restored = state.restore_objects(aws.client("s3"), aws.bucket)
+        try:
+            edge = LocalEdge(
+                aws.endpoint,
+                aws.bucket,
+                cdn_hosts=[DEMO_CDN_HOST],
+                parameters={"WebAppOrigin": base},
+            ).start()
+        except (EdgeUnavailable, EdgeStartError, OSError) as exc:
+            return _fail(f"the local edge did not start: {str(exc).splitlines()[0]}")
         domain = f"{DEMO_CDN_HOST}:{edge.http_port}"
         admin_token = secrets.token_urlsafe(32)
-        rollout_file = _fresh(state / "rollout.json")
-        # A store that exists: a missing one is (rightly) reported unhealthy by the resolver.
-        FileStore(rollout_file).compare_and_set(
-            0, RolloutState(100, revision=1, updated_by="wishlist-dev demo", updated_at=_now())
+        resolver = _start_resolver(
+            aws, edge, state, dist_id=dist_id, domain=domain, token=admin_token
         )
-        resolver = EmbeddedResolver(
-            load_resolver_settings(
-                cloudfront_distribution_domain=domain,
-                cdn_url_scheme="http",
-                cloudfront_distribution_id=dist_id,
-                s3_bucket=aws.bucket,
-                aws_region=aws.region,
-                s3_endpoint_url=aws.endpoint,
-                s3_fallback_mode="presigned",
-                admin_token=admin_token,
-                rollout_store=rollout_file.as_uri(),
-                grpc_host="127.0.0.1",
-                grpc_port=RESOLVER_PORT if _port_free(RESOLVER_PORT) else 0,
-                metrics_port=0,
-            ),
-            session=aws.session(),
-            purgers=[edge.purger()],  # InvalidateImages also drops the edge's copies
-        ).start()
 
-        db_url = f"sqlite:///{_fresh(state / 'wishlist.db')}"
-        engine = make_engine(db_url)
-        upgrade(engine)
-        repo = WishlistRepository(session_factory(engine))
-        seed(repo, DEMO_USER, bucket=aws.bucket, region=aws.region, s3=aws.client("s3"))
-        seed(repo, "another-user", bucket=aws.bucket, region=aws.region)
-
+        db_url = f"sqlite:///{state.database}"
+        engine = _database(db_url, state, aws)
         jwt_secret = secrets.token_urlsafe(32)
-        settings = load_settings(
-            database_url=db_url,
-            resolver_target=resolver.target,
-            jwt_secret=jwt_secret,
-            jwt_public_key=None,
-            jwt_jwks_url=None,
-            images_enabled=True,
-            session_cookie_secure=False,  # the demo is plain HTTP on loopback
-        )
         token = mint_token(jwt_secret, DEMO_USER, ttl_seconds=12 * 3600)
-        app = create_app(settings, engine=engine)
-        add_demo_sign_in(app, token)
+        app = _app(db_url, engine, resolver.target, jwt_secret, token)
+        kept = (
+            f"kept from the last run ({restored} uploaded objects); --fresh starts over"
+            if state.kept
+            else "new; kept across restarts (--fresh starts over)"
+        )
         print(
             _banner(
                 base=base,
@@ -130,7 +137,7 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
                 aws=aws,
                 edge=edge,
                 resolver=resolver,
-                rollout_file=rollout_file,
+                state=f"{state.folder}  {kept}",
                 db_url=db_url,
                 token=token,
                 admin_token=admin_token,
@@ -138,18 +145,84 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo") -> int:
             ),
             flush=True,
         )
+        moto_host, moto_port = aws.endpoint.removeprefix("http://").rsplit(":", 1)
+        watchdog = Watchdog(
+            {
+                "the local edge": edge.failure,
+                "moto (S3)": _answers(moto_host, int(moto_port)),
+                "the resolver": _answers("127.0.0.1", resolver.port),
+            }
+        ).start()
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[sock])  # returns on SIGINT/SIGTERM
         engine.dispose()
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         sock.close()
         if resolver is not None:
             resolver.stop()
+        saved = state.save_objects(aws.client("s3"), aws.bucket)
         if edge is not None:
             edge.close()
         aws.stop()
-        print("demo stopped", flush=True)
-    return 0
+        print(f"demo stopped (state kept in {state.folder}: {saved} objects)", flush=True)
+    return 1 if watchdog is not None and watchdog.died else 0
+
+
+def _start_resolver(
+    aws: LocalAws, edge: LocalEdge, state: DemoState, *, dist_id: str, domain: str, token: str
+) -> EmbeddedResolver:
+    if not state.rollout.exists():
+        # A store that exists: a missing one is (rightly) reported unhealthy.
+        FileStore(state.rollout).compare_and_set(
+            0, RolloutState(100, revision=1, updated_by="wishlist-dev demo", updated_at=_now())
+        )
+    return EmbeddedResolver(
+        load_resolver_settings(
+            cloudfront_distribution_domain=domain,
+            cdn_url_scheme="http",
+            cloudfront_distribution_id=dist_id,
+            s3_bucket=aws.bucket,
+            aws_region=aws.region,
+            s3_endpoint_url=aws.endpoint,
+            s3_fallback_mode="presigned",
+            admin_token=token,
+            rollout_store=state.rollout.as_uri(),
+            grpc_host="127.0.0.1",
+            grpc_port=RESOLVER_PORT if _port_free(RESOLVER_PORT) else 0,
+            metrics_port=0,
+        ),
+        session=aws.session(),
+        purgers=[edge.purger()],  # InvalidateImages also drops the edge's copies
+    ).start()
+
+
+def _database(db_url: str, state: DemoState, aws: LocalAws) -> Engine:
+    """The demo's database, migrated; seeded on a first start only."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    if not state.kept:
+        repo = WishlistRepository(session_factory(engine))
+        seed(repo, DEMO_USER, bucket=aws.bucket, region=aws.region, s3=aws.client("s3"))
+        seed(repo, "another-user", bucket=aws.bucket, region=aws.region)
+        repo.close()
+    return engine
+
+
+def _app(db_url: str, engine: Engine, target: str, jwt_secret: str, token: str) -> FastAPI:
+    settings = load_settings(
+        database_url=db_url,
+        resolver_target=target,
+        jwt_secret=jwt_secret,
+        jwt_public_key=None,
+        jwt_jwks_url=None,
+        images_enabled=True,
+        session_cookie_secure=False,  # the demo is plain HTTP on loopback
+    )
+    app = create_app(settings, engine=engine)
+    add_demo_sign_in(app, token)
+    return app
 
 
 def _now() -> datetime:
@@ -185,7 +258,7 @@ def _banner(
     aws: LocalAws,
     edge: LocalEdge,
     resolver: EmbeddedResolver,
-    rollout_file: Path,
+    state: str,
     db_url: str,
     token: str,
     admin_token: str,
@@ -207,8 +280,9 @@ Wishlist demo (everything on 127.0.0.1)
   CDN          http://{domain}   (local edge: Varnish, rules from deploy/;
                TLS for *.cloudfront.net names on 127.0.0.1:{edge.https_port})
   S3 (moto)    {aws.endpoint}/{aws.bucket}   (private: anonymous reads get 403)
-  Resolver     {resolver.target}   rollout file: {rollout_file}
+  Resolver     {resolver.target}
   Database     {db_url}
+  State        {state}
 
 List {DEMO_USER}'s items (CDN imageUrls, legacy rows converted):
   curl -s -H {auth} {base}/api/wishlist
@@ -217,11 +291,14 @@ Resolve one key, check health:
   {cli} resolve {key} --user-id {DEMO_USER}{target}
   {cli} health{target}
 
-Send 10% of users to the CDN, the rest to presigned S3 URLs; the kill switch:
+The rollout: read it, send 10% of users to the CDN (the rest get presigned S3 URLs),
+the kill switch (everyone on S3), and back:
+  ADMIN_TOKEN={admin_token} {cli} rollout get{target}
   ADMIN_TOKEN={admin_token} {cli} rollout set --percent 10{target}
   ADMIN_TOKEN={admin_token} {cli} rollout set --disable-cdn{target}
+  ADMIN_TOKEN={admin_token} {cli} rollout set --enable-cdn --percent 100{target}
 
-Upload an image (upload-url -> POST the form to S3 -> attach): README, "Upload an image".
+Upload an image (upload-url -> POST the form to S3 -> attach): api/README.md, "Upload an image".
 
 A token for another user:
   JWT_SECRET={jwt_secret} {dev_cli} token --sub another-user

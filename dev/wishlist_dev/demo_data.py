@@ -101,11 +101,11 @@ def seed(
 
     add(
         "foreign",
-        "Monorail Station (old link, another bucket)",
+        "Monorail Station",
         None,
         legacy_image_url=f"https://other-bucket.s3.amazonaws.com/{PREFIX}{user_id}/x.png",
     )
-    add("no-image", "Town Hall (no photo yet)", None)
+    add("no-image", "Town Hall", None)
     for form, url in legacy_urls(bucket, region, f"{PREFIX}{user_id}/legacy-KEY.png").items():
         title, model = LEGACY_TITLES[form]
         key = f"{PREFIX}{user_id}/legacy-{form}.png"

@@ -153,6 +153,16 @@ class LocalEdge:
     def running(self) -> bool:
         return bool(self._varnish and self._varnish.running and self._hitch and self._hitch.running)
 
+    def failure(self) -> str | None:
+        """None while Varnish and hitch run; else which one exited, with its exit code."""
+        for name, daemon in (("varnishd", self._varnish), ("hitch", self._hitch)):
+            if daemon is None or daemon.process is None:
+                return f"{name} is not running"
+            code = daemon.process.poll()
+            if code is not None:
+                return f"{name} exited with code {code} (log: {daemon.log_path})"
+        return None
+
     # ------------------------------------------------------------------ life cycle
     def start(self) -> LocalEdge:
         """Start (or restart after `stop()`) Varnish and hitch; the origin starts once."""

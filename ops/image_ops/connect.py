@@ -9,12 +9,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
+from wishlist_runtime import values
 from wishlist_runtime.grpc_cli import add_tls_args, tls_from_args
 
 PROG = "image-ops"
 DEFAULT_TARGET = "127.0.0.1:50051"
+T = TypeVar("T")
 
 
 def target(args: argparse.Namespace) -> str:
@@ -58,15 +60,20 @@ def call(fn: Callable[[], Any]) -> int:
     return 0
 
 
-def percent(text: str) -> int:
-    """argparse type for a rollout percentage."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number from 0 to 100") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError("must be between 0 and 100")
-    return value
+def argument(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse `type=` from a contract rule: its InvalidValue becomes a usage error."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except values.InvalidValue as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return parse
+
+
+percent = argument(values.parse_percent)  # --percent, --to, --steps
+author = argument(values.author)  # --by: who changes the rollout
 
 
 def operator() -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from image_ops.gates.config import GateConfig, show_duration
 from image_ops.gating import audit
 from image_ops.gating.evidence import Evidence, Sources, gather
+from wishlist_runtime.values import cut_author
 
 MOVED, REFUSED, DRY_RUN, ROLLED_BACK, CONFLICT = (
     "moved",
@@ -119,7 +120,7 @@ class Gate:
                 percent=to,
                 cdn_enabled=True,
                 expected_revision=current.revision,
-                updated_by=f"{action}:{self.who}"[:128],
+                updated_by=cut_author(f"{action}:{self.who}"),
             )
         except ResolverCallError as exc:
             if exc.code != grpc.StatusCode.ABORTED:
@@ -150,7 +151,7 @@ class Gate:
                     percent=current.percent,
                     cdn_enabled=False,
                     expected_revision=current.revision,
-                    updated_by=f"auto-kill:{self.who}"[:128],
+                    updated_by=cut_author(f"auto-kill:{self.who}"),
                 )
                 break
             except ResolverCallError as exc:

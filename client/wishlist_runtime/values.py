@@ -8,17 +8,15 @@ input. Each consumer turns that error into its own refusal in one place: the res
 RPC pipeline into INVALID_ARGUMENT, the API into 422 `validation_failed`, the toolkit's
 CLI into an argparse usage error, settings into one line per variable.
 
-Plain functions (and pydantic `Annotated` forms of them), not new types: the values stay
-ints and strs on the wire, in stores and in the database.
+Plain functions (and pydantic `Annotated` forms of them: Percent, Author, ...), not new
+types: the values stay ints and strs on the wire, in stores and in the database.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, TypeVar
-
-from pydantic import AfterValidator
+from typing import Annotated, Any
 
 # Share of users on the CDN.
 MIN_PERCENT, MAX_PERCENT = 0, 100
@@ -159,23 +157,28 @@ def key_prefix(value: object, field: str = "allowed_key_prefix") -> str:
     return value
 
 
-_T = TypeVar("_T")
+class _Rule:
+    """`Annotated` metadata that makes pydantic apply a check after its own type check,
+    with the check's message (pydantic names the field itself). pydantic is imported only
+    when a model is built, so the CLI does not pay for it on every start."""
 
+    def __init__(self, check: Callable[[Any], Any]) -> None:
+        self.check = check
 
-def _pydantic(check: Callable[[object], _T]) -> AfterValidator:
-    """`check` for a pydantic field: its message, without the field name pydantic adds."""
-
-    def validate(value: object) -> _T:
+    def _validate(self, value: object) -> Any:
         try:
-            return check(value)
+            return self.check(value)
         except InvalidValue as exc:
             raise ValueError(exc.message) from None
 
-    return AfterValidator(validate)
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self._validate, handler(source))
 
 
-Percent = Annotated[int, _pydantic(percent)]
-Author = Annotated[str, _pydantic(author)]
-RecordedAuthor = Annotated[str, _pydantic(recorded_author)]
-KeyPrefix = Annotated[str, _pydantic(key_prefix)]
-UserId = Annotated[str, _pydantic(user_id)]
+Percent = Annotated[int, _Rule(percent)]
+Author = Annotated[str, _Rule(author)]
+RecordedAuthor = Annotated[str, _Rule(recorded_author)]
+KeyPrefix = Annotated[str, _Rule(key_prefix)]
+UserId = Annotated[str, _Rule(user_id)]

@@ -1,4 +1,5 @@
-"""wishlist.images.v1.ImageUrlService over grpc.aio."""
+"""wishlist.images.v1.ImageUrlService over grpc.aio: plain domain code. Auth (InvalidateImages
+is an admin call), errors to statuses and metrics are pipeline.py's."""
 
 from __future__ import annotations
 

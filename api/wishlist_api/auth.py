@@ -17,8 +17,8 @@ import jwt
 from jwt.types import Options
 
 from wishlist_api.errors import RETRY_AFTER_SECONDS, ApiError
-from wishlist_api.models import MAX_USER_ID_CHARS
 from wishlist_api.settings import ApiSettings
+from wishlist_runtime import values
 
 MAX_TOKEN_CHARS = 8192
 MAX_JWKS_BYTES = 512 * 1024  # an identity provider's key set is a few KiB
@@ -154,14 +154,10 @@ class Authenticator:
             raise AuthError("token has expired") from None
         except jwt.InvalidTokenError:
             raise AuthError("token is not valid") from None
-        sub = claims.get("sub")
-        if (
-            not isinstance(sub, str)
-            or not 0 < len(sub) <= MAX_USER_ID_CHARS
-            or not sub.isprintable()
-        ):
-            raise AuthError("token subject is not a valid user id")
-        return sub
+        try:
+            return values.user_id(claims.get("sub"), "sub")
+        except values.InvalidValue:
+            raise AuthError("token subject is not a valid user id") from None
 
     async def _jwks_key(self, token: str) -> Any:
         try:  # the token's own header first: a malformed token must not count as an outage

@@ -6,7 +6,6 @@ so a test swaps any of them with `app.dependency_overrides[get_images] = ...`.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,8 +16,8 @@ from wishlist_api.errors import ApiError
 from wishlist_api.images import ImageUrls
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.settings import ApiSettings
+from wishlist_runtime import values
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _bearer = HTTPBearer(auto_error=False, description="JWT whose `sub` is the user id.")
 
 
@@ -43,9 +42,9 @@ def get_authenticator(request: Request) -> Authenticator:
 
 
 def get_request_id(request: Request) -> str | None:
-    """The caller's X-Request-Id, passed on to the resolver when it is a sane token."""
-    given = request.headers.get("x-request-id", "")
-    return given if _REQUEST_ID.fullmatch(given) else None
+    """The caller's X-Request-Id, passed on to the resolver when it is a sane token (the
+    contract's rule, which the resolver applies too); else None, never an error."""
+    return values.request_id(request.headers.get("x-request-id"))
 
 
 Settings = Annotated[ApiSettings, Depends(get_settings)]

@@ -3,7 +3,8 @@
 Status policy (also in the OpenAPI description):
 - 400 `malformed_json`: the body is not JSON.
 - 422 `validation_failed`: well-formed input that breaks the schema (body, query or path,
-  e.g. a non-UUID id or limit > 100); `details` names each field, never echoes its value.
+  e.g. a non-UUID id or limit > 100), or a contract value rule (wishlist_runtime.values,
+  InvalidValue); `details` names each field, never echoes its value.
 - 401 `unauthenticated`, 403 `forbidden`, 404 `not_found` (also for other users' items),
   405 `method_not_allowed`, 413 `payload_too_large`, 503 `resolver_unavailable`,
   500 `internal` (a bug; logged, never a traceback).
@@ -29,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
 from wishlist_api.deadline import DatabaseTimeout
+from wishlist_runtime.values import InvalidValue
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,12 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_failed", "request is not valid", details[:20])
 
 
+async def _invalid_value(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidValue)
+    details = [{"field": exc.field, "message": exc.message}]
+    return error_response(422, "validation_failed", "request is not valid", details)
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Class names only: driver messages can carry host names and SQL.
     cause = type(getattr(exc, "orig", None) or exc).__name__
@@ -168,6 +176,7 @@ def install(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidValue, _invalid_value)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)

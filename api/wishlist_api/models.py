@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from wishlist_runtime.values import MAX_KEY_BYTES, MAX_USER_ID_CHARS
+
 MAX_TITLE_CHARS = 200
-MAX_USER_ID_CHARS = 256
-MAX_KEY_CHARS = 1024
+MAX_KEY_CHARS = MAX_KEY_BYTES  # S3's key limit; the resolver checks the bytes
 
 
 class Base(DeclarativeBase):

@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist_images_client.calls import ResolverCallError, channel_options
+from wishlist_runtime.admin import is_admin
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
@@ -45,14 +46,14 @@ def _rpc(
     name: str,
     request: type[Req],
     response: type[Resp],
-    *,
-    admin: bool = False,
 ) -> Rpc[Req, Resp]:
+    """The RPC as the proto declares it: its types checked, whether it is an admin call
+    read from its `(wishlist.images.v1.admin)` option (the resolver enforces the same)."""
     method = service.methods_by_name[name]
     declared = (method.input_type.full_name, method.output_type.full_name)
     if declared != (request.DESCRIPTOR.full_name, response.DESCRIPTOR.full_name):
         raise TypeError(f"{method.full_name} is {declared[0]} -> {declared[1]}")
-    return Rpc(f"/{service.full_name}/{name}", request, response, admin)
+    return Rpc(f"/{service.full_name}/{name}", request, response, is_admin(method))
 
 
 _IMAGES = pb.DESCRIPTOR.services_by_name["ImageUrlService"]
@@ -77,13 +78,18 @@ INVALIDATE = _rpc(
     "InvalidateImages",
     pb.InvalidateImagesRequest,
     pb.InvalidateImagesResponse,
-    admin=True,
 )
-GET_ROLLOUT = _rpc(
-    _ROLLOUT, "GetRollout", rpb.GetRolloutRequest, rpb.GetRolloutResponse, admin=True
-)
-SET_ROLLOUT = _rpc(
-    _ROLLOUT, "SetRollout", rpb.SetRolloutRequest, rpb.SetRolloutResponse, admin=True
+GET_ROLLOUT = _rpc(_ROLLOUT, "GetRollout", rpb.GetRolloutRequest, rpb.GetRolloutResponse)
+SET_ROLLOUT = _rpc(_ROLLOUT, "SetRollout", rpb.SetRolloutRequest, rpb.SetRolloutResponse)
+ALL_RPCS = (
+    RESOLVE,
+    BATCH_RESOLVE,
+    CREATE_UPLOAD_URL,
+    VERIFY_UPLOAD,
+    GET_UPLOAD_POLICY,
+    INVALIDATE,
+    GET_ROLLOUT,
+    SET_ROLLOUT,
 )
 
 

@@ -8,7 +8,16 @@ import sys
 import uuid
 from collections.abc import Sequence
 
-from image_ops.connect import PROG, call, client, client_args, operator, percent, print_json
+from image_ops.connect import (
+    PROG,
+    author,
+    call,
+    client,
+    client_args,
+    operator,
+    percent,
+    print_json,
+)
 from wishlist_runtime.grpc_cli import register_health
 
 
@@ -71,7 +80,7 @@ def _register_rollout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     switch = setp.add_mutually_exclusive_group()
     switch.add_argument("--enable-cdn", dest="cdn_enabled", action="store_const", const=True)
     switch.add_argument("--disable-cdn", dest="cdn_enabled", action="store_const", const=False)
-    setp.add_argument("--by", default=operator(), help="who (audit trail)")
+    setp.add_argument("--by", type=author, default=operator(), help="who (audit trail)")
     client_args(setp)
     setp.set_defaults(func=cmd_rollout_set)
     register_gated(rsub)

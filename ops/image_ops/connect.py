@@ -10,8 +10,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from wishlist_runtime import values
 from wishlist_runtime.grpc_cli import add_tls_args, tls_from_args
 
 if TYPE_CHECKING:  # imported when a command connects: fast CLI start-up
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # imported when a command connects: fast CLI start-up
 
 PROG = "image-ops"
 DEFAULT_TARGET = "127.0.0.1:50051"
+T = TypeVar("T")
 
 
 def target(args: argparse.Namespace) -> str:
@@ -76,15 +78,20 @@ def call(fn: Callable[[], Any]) -> int:
     return 0
 
 
-def percent(text: str) -> int:
-    """argparse type for a rollout percentage."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number from 0 to 100") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError("must be between 0 and 100")
-    return value
+def argument(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse `type=` from a contract rule: its InvalidValue becomes a usage error."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except values.InvalidValue as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return parse
+
+
+percent = argument(values.parse_percent)  # --percent, --to, --steps
+author = argument(values.author)  # --by: who changes the rollout
 
 
 def operator() -> str:

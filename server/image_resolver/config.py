@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from image_resolver.s3.endpoint import s3_endpoint
 from image_resolver.urls import is_valid_hostname
 from wishlist_runtime.settings import ConfigError, build_settings, start_up
+from wishlist_runtime.values import KeyPrefix, Percent
 
 __all__ = ["ConfigError", "Settings", "load_settings", "start_up"]
 
@@ -48,7 +49,7 @@ class Settings(BaseSettings):
     # public fallback URLs and boto3's own calls (upload forms, HEAD) use the same host.
     aws_use_fips_endpoint: bool = False
     aws_use_dualstack_endpoint: bool = False
-    allowed_key_prefix: str = "uploads/wishlist/"
+    allowed_key_prefix: KeyPrefix = "uploads/wishlist/"
     s3_fallback_mode: Literal["public", "presigned"] = "presigned"
     s3_presign_expires: int = Field(3600, ge=2, le=MAX_PRESIGN_SECONDS)
 
@@ -70,7 +71,7 @@ class Settings(BaseSettings):
     rollout_store: str | None = None
     rollout_poll_seconds: float = Field(5.0, gt=0, le=3600)
     rollout_group_id: str = "wishlist-image-cdn"
-    cdn_rollout_percent: int | None = Field(None, ge=0, le=100)
+    cdn_rollout_percent: Percent | None = None
     admin_token: SecretStr | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -127,14 +128,6 @@ class Settings(BaseSettings):
         if not PurePosixPath(path).is_absolute() or len(path.encode()) > MAX_SOCKET_PATH:
             raise ValueError(f"must be an absolute path of at most {MAX_SOCKET_PATH} bytes")
         return path
-
-    @field_validator("allowed_key_prefix")
-    @classmethod
-    def _prefix_is_a_folder(cls, value: str) -> str:
-        segments = value.split("/")
-        if not value.endswith("/") or any(s in ("", ".", "..") for s in segments[:-1]):
-            raise ValueError("must look like 'uploads/wishlist/' (relative, ends with '/')")
-        return value
 
     @field_validator("admin_token")
     @classmethod

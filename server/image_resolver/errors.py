@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from wishlist_runtime.values import InvalidValue
 
-class FieldError(ValueError):
-    """A client's mistake in one field. `message` is safe to return: it never echoes input."""
 
-    def __init__(self, field: str, reason: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.reason = reason
-        self.message = message
+class FieldError(InvalidValue):
+    """A client's mistake in one field that the resolver finds itself (a ref, an upload, a
+    batch). The contract's value rules (wishlist_runtime.values) raise its base class,
+    InvalidValue; the RPC pipeline answers both the same way, INVALID_ARGUMENT naming the
+    field. `message` is safe to return: it never echoes input."""
 
 
 class Unauthenticated(Exception):

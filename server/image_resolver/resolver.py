@@ -14,12 +14,10 @@ from functools import partial
 from typing import NamedTuple, Protocol
 
 from image_resolver import metrics
-from image_resolver.errors import FieldError
 from image_resolver.rollout.decision import uses_cdn
 from image_resolver.rollout.live import LiveRollout
 from image_resolver.urls import ParsedRef, RefError, UrlRules
-
-MAX_USER_ID_CHARS = 256
+from wishlist_runtime.values import viewer_id
 
 
 class Origin(IntEnum):
@@ -98,7 +96,7 @@ class ImageResolver:
         Per-key cost is what a page pays 50 times and a batch 1000 times, so the choices
         that hold for the whole call (origin rule, fallback or not) are made once, here.
         """
-        check_user_id(user_id)
+        viewer_id(user_id)
         on_cdn = self._cdn_rule(user_id)
         parse, to_s3 = self.rules.parse, self._s3
         to_cdn = self._cdn_with_fallback if with_fallback else self._cdn
@@ -163,10 +161,3 @@ def _always(key: str) -> bool:
 
 def _never(key: str) -> bool:
     return False
-
-
-def check_user_id(user_id: str) -> None:
-    if len(user_id) > MAX_USER_ID_CHARS or not user_id.isprintable():
-        raise FieldError(
-            "user_id", "bad_user_id", f"must be at most {MAX_USER_ID_CHARS} printable characters"
-        )

@@ -21,7 +21,7 @@ from image_resolver.config import Settings
 from image_resolver.grpc_api.drain import Gate
 from image_resolver.grpc_api.image_service import SERVICE_NAME as IMAGE_SERVICE
 from image_resolver.grpc_api.image_service import ImageUrlServicer, UploadIssuer
-from image_resolver.grpc_api.registry import add_service
+from image_resolver.grpc_api.pipeline import Policy, add_service
 from image_resolver.grpc_api.rollout_service import SERVICE_NAME as ROLLOUT_SERVICE
 from image_resolver.grpc_api.rollout_service import RolloutServicer
 from image_resolver.grpc_api.transport import AdminTransport
@@ -190,32 +190,20 @@ async def start(
     )
     token = settings.admin_token.get_secret_value().encode() if settings.admin_token else None
     gate = Gate()
-    admin = AdminTransport(allow_plaintext=settings.admin_allow_plaintext)
+    policy = Policy(gate, AdminTransport(allow_plaintext=settings.admin_allow_plaintext), token)
     servicer = ImageUrlServicer(
         components.resolver,
         max_batch=settings.max_batch,
         uploads=components.uploads,
         invalidator=components.invalidator,
-        admin_token=token,
     )
-    image_service = _service(image_url_service_pb2, "ImageUrlService")
-    add_service(
-        server, servicer, image_service, gate=gate, admin=admin, admin_methods={"InvalidateImages"}
-    )
+    add_service(server, servicer, _service(image_url_service_pb2, "ImageUrlService"), policy)
     services = [IMAGE_SERVICE]
     if extra_handlers:
         server.add_generic_rpc_handlers(tuple(extra_handlers))
-    if token is not None:
-        rollout = RolloutServicer(components.rollout, token)
-        rollout_service = _service(rollout_service_pb2, "RolloutService")
-        add_service(
-            server,
-            rollout,
-            rollout_service,
-            gate=gate,
-            admin=admin,
-            admin_methods=[m.name for m in rollout_service.methods],
-        )
+    if token is not None:  # without a token every RolloutService call would be refused
+        rollout = RolloutServicer(components.rollout)
+        add_service(server, rollout, _service(rollout_service_pb2, "RolloutService"), policy)
         services.append(ROLLOUT_SERVICE)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

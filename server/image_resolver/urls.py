@@ -17,11 +17,11 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from image_resolver.errors import FieldError
 from image_resolver.memo import ByteBoundedMemo
 from image_resolver.s3.endpoint import DNS_SUFFIXES, REGION, s3_endpoint
+from wishlist_runtime.values import MAX_KEY_BYTES, key_prefix
 
 # One quoting rule for CDN URLs, S3 URLs and invalidation paths: botocore quotes S3
 # keys with safe="/~", so all three spell the same key the same way.
 _KEY_SAFE = "/~"
-MAX_KEY_BYTES = 1024
 MAX_VERSION_CHARS = 128
 MAX_REF_CHARS = 4096
 # Bytes the legacy-URL parse memo may hold (refs, keys, paths and their overhead).
@@ -108,8 +108,7 @@ class UrlRules:
     )
 
     def __post_init__(self) -> None:
-        if not self.allowed_prefix.endswith("/") or self.allowed_prefix.startswith("/"):
-            raise ValueError("allowed_prefix must end with '/' and not start with '/'")
+        key_prefix(self.allowed_prefix, "allowed_prefix")
         if re.fullmatch(r"[A-Za-z0-9_.~/-]*", self.allowed_prefix):
             prefix = re.escape(self.allowed_prefix)
             plain = re.compile(rf"{prefix}{_PLAIN_SEGMENT}(?:/{_PLAIN_SEGMENT})*+")

@@ -17,6 +17,7 @@ from image_resolver.rollout.store import (
     decode,
     open_store,
 )
+from wishlist_runtime.values import MAX_AUTHOR_CHARS
 
 
 def doc(**fields: object) -> str:
@@ -40,6 +41,15 @@ def test_percent_and_types_are_checked() -> None:
         decode(doc(updated_by="x" * 20_000))
     with pytest.raises(CorruptStore):
         decode(b"\xff\xfe{}")
+
+
+def test_stored_author_follows_the_contracts_author_rule() -> None:
+    longest = "a" * MAX_AUTHOR_CHARS
+    assert decode(doc(updated_by=longest)).updated_by == longest
+    assert decode(doc(updated_by="")).updated_by == ""  # the start value names nobody
+    for bad in (longest + "a", "   ", "on\ncall"):
+        with pytest.raises(CorruptStore, match="not a valid flag document"):
+            decode(doc(updated_by=bad))
 
 
 def test_updated_at_needs_an_offset_and_is_kept_in_utc() -> None:

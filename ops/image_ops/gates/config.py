@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from wishlist_runtime import values
+
 MAX_CONFIG_BYTES = 64 * 1024
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -47,7 +49,7 @@ def show_duration(value: timedelta) -> str:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Percent = Annotated[int, Field(ge=1, le=100)]
+Step = Annotated[values.Percent, Field(ge=1)]  # a rollout percent to move to: not 0
 Rate = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -68,7 +70,7 @@ class Gates(_Strict):
 
 
 class Auto(_Strict):
-    steps: list[Percent] = Field(default=[10, 50, 100], min_length=1, max_length=20)
+    steps: list[Step] = Field(default=[10, 50, 100], min_length=1, max_length=20)
     soak: Duration = timedelta(minutes=30)
     check_every: Duration = timedelta(minutes=5)
 

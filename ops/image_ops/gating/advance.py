@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from image_ops.gates.config import GateConfig, show_duration
 from image_ops.gating import audit
 from image_ops.gating.evidence import Evidence, Sources, gather
+from wishlist_runtime.values import cut_author
 
 if TYPE_CHECKING:
     from wishlist_images_client import ImageResolverClient
@@ -122,7 +123,7 @@ class Gate:
                 percent=to,
                 cdn_enabled=True,
                 expected_revision=current.revision,
-                updated_by=f"{action}:{self.who}"[:128],
+                updated_by=cut_author(f"{action}:{self.who}"),
             )
         except ResolverCallError as exc:
             if exc.code != grpc.StatusCode.ABORTED:
@@ -153,7 +154,7 @@ class Gate:
                     percent=current.percent,
                     cdn_enabled=False,
                     expected_revision=current.revision,
-                    updated_by=f"auto-kill:{self.who}"[:128],
+                    updated_by=cut_author(f"auto-kill:{self.who}"),
                 )
                 break
             except ResolverCallError as exc:

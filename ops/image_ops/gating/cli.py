@@ -115,7 +115,9 @@ def _evidence_args(p: argparse.ArgumentParser, user: str) -> None:
     p.add_argument(
         "--audit-log", help="JSONL trail (default: ROLLOUT_AUDIT_LOG or ./rollout-audit.jsonl)"
     )
-    p.add_argument("--by", default=user, help="who (audit trail)")
+    from image_ops.connect import author
+
+    p.add_argument("--by", type=author, default=user, help="who (audit trail)")
 
 
 def register(rsub: Any) -> None:

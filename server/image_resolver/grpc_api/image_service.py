@@ -1,4 +1,5 @@
-"""wishlist.images.v1.ImageUrlService over grpc.aio."""
+"""wishlist.images.v1.ImageUrlService over grpc.aio: plain domain code. Auth (InvalidateImages
+is an admin call), errors to statuses and metrics are pipeline.py's."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from image_resolver.errors import FieldError, NotConfigured
-from image_resolver.grpc_api.boundary import require_admin, rpc
 from image_resolver.grpc_api.status import field_error_status, invalidations_to_wire
 from image_resolver.invalidation import Invalidator
-from image_resolver.resolver import MAX_USER_ID_CHARS, ImageResolver, Resolved
+from image_resolver.resolver import ImageResolver, Resolved
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
+from wishlist_runtime.values import MAX_USER_ID_CHARS
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageUrlService"].full_name
@@ -100,15 +101,12 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
         max_batch: int = 1000,
         uploads: UploadIssuer | None = None,
         invalidator: Invalidator | None = None,
-        admin_token: bytes | None = None,
     ) -> None:
         self.resolver = resolver
         self.max_batch = max_batch
         self.uploads = uploads
         self.invalidator = invalidator
-        self.admin_token = admin_token
 
-    @rpc("ResolveImageUrl")
     async def ResolveImageUrl(  # noqa: N802 - generated name
         self, request: pb.ResolveImageUrlRequest, context: Context
     ) -> pb.ResolveImageUrlResponse:
@@ -123,7 +121,6 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
         fill_wire(response.image, resolved)
         return response
 
-    @rpc("BatchResolveImageUrls")
     async def BatchResolveImageUrls(  # noqa: N802
         self, request: pb.BatchResolveImageUrlsRequest, context: Context
     ) -> pb.BatchResolveImageUrlsResponse:
@@ -142,7 +139,6 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
                 add().error.CopyFrom(field_error_status(item, prefix=f"images[{i}]."))
         return response
 
-    @rpc("CreateUploadUrl")
     async def CreateUploadUrl(  # noqa: N802
         self, request: pb.CreateUploadUrlRequest, context: Context
     ) -> pb.CreateUploadUrlResponse:
@@ -160,7 +156,6 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
             max_bytes=form.max_bytes,
         )
 
-    @rpc("VerifyUpload")
     async def VerifyUpload(  # noqa: N802
         self, request: pb.VerifyUploadRequest, context: Context
     ) -> pb.VerifyUploadResponse:
@@ -174,7 +169,6 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
             etag=found.etag,
         )
 
-    @rpc("GetUploadPolicy")
     async def GetUploadPolicy(  # noqa: N802
         self, request: pb.GetUploadPolicyRequest, context: Context
     ) -> pb.GetUploadPolicyResponse:
@@ -190,11 +184,9 @@ class ImageUrlServicer(pb_grpc.ImageUrlServiceServicer):
             response.max_upload_user_id_chars = limits.max_user_id_chars
         return response
 
-    @rpc("InvalidateImages")
     async def InvalidateImages(  # noqa: N802
         self, request: pb.InvalidateImagesRequest, context: Context
     ) -> pb.InvalidateImagesResponse:
-        require_admin(context, self.admin_token)
         if self.invalidator is None:
             raise NotConfigured("invalidation is not configured on this resolver")
         results = await asyncio.to_thread(

@@ -10,9 +10,9 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from image_resolver.errors import FieldError
 from image_resolver.invalidation import FailureKind, InvalidationFailed, InvalidationResult
 from wishlist.images.v1 import image_url_service_pb2 as pb
+from wishlist_runtime.values import InvalidValue
 
 _INVALIDATION_CODES: dict[FailureKind, grpc.StatusCode] = {
     "throttled": grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -33,7 +33,7 @@ def field_status(field: str, message: str) -> status_pb2.Status:
     )
 
 
-def field_error_status(exc: FieldError, prefix: str = "") -> status_pb2.Status:
+def field_error_status(exc: InvalidValue, prefix: str = "") -> status_pb2.Status:
     return field_status(prefix + exc.field, exc.message)
 
 

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from image_resolver.errors import NotConfigured
 from image_resolver.rollout.decision import MAX_REVISION, RolloutState
+from wishlist_runtime.values import Percent, RecordedAuthor
 
 MAX_DOCUMENT_BYTES = 16 * 1024  # a real document is ~150 bytes; anything huge is garbage
-MAX_AUTHOR = 128
 
 
 class StoreError(Exception):
@@ -73,10 +73,10 @@ class _Document(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    percent: int = Field(ge=0, le=100)
+    percent: Percent
     cdn_enabled: bool
     revision: int = Field(ge=0, lt=MAX_REVISION)  # room for one more write
-    updated_by: str = Field("", max_length=MAX_AUTHOR)
+    updated_by: RecordedAuthor = ""
     updated_at: str | None = Field(None, max_length=64)
 
 

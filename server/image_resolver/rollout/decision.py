@@ -13,6 +13,8 @@ from datetime import datetime
 
 import mmh3
 
+from wishlist_runtime.values import percent
+
 MAX_REVISION = 2**63 - 1  # int64: what every store, metric and client can hold
 
 
@@ -27,8 +29,7 @@ class RolloutState:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.percent <= 100:
-            raise ValueError("percent must be between 0 and 100")
+        percent(self.percent)
         if not 0 <= self.revision <= MAX_REVISION:
             raise ValueError("revision must be between 0 and 2^63-1")
 

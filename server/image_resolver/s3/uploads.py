@@ -27,17 +27,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from image_resolver.errors import FieldError, NotFound
+from wishlist_runtime import values
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-MAX_USER_ID_CHARS = 128
 # Only types browsers render as images without running code (no SVG).
 CONTENT_TYPE_EXTENSIONS = MappingProxyType(
     {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 )
-_USER_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_USER_ID_CHARS}}}")
 _NEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _POST_EXPIRES_MAX = 7 * 24 * 3600
 
@@ -100,8 +99,7 @@ class UploadFormIssuer:
         signature_version = getattr(s3_client.meta.config, "signature_version", None)
         if signature_version not in ("s3v4", "v4"):
             raise ValueError("s3_client must be created with Config(signature_version='s3v4')")
-        if not key_prefix.endswith("/") or key_prefix.startswith("/"):
-            raise ValueError("key_prefix must end with '/' and not start with '/'")
+        values.key_prefix(key_prefix, "key_prefix")
         if not 1 <= expires_in <= _POST_EXPIRES_MAX:
             raise ValueError(f"expires_in must be 1..{_POST_EXPIRES_MAX} seconds")
         if max_bytes < 1:
@@ -116,7 +114,7 @@ class UploadFormIssuer:
 
     def limits(self) -> UploadLimits:
         return UploadLimits(
-            tuple(CONTENT_TYPE_EXTENSIONS), self._max_bytes, self._prefix, MAX_USER_ID_CHARS
+            tuple(CONTENT_TYPE_EXTENSIONS), self._max_bytes, self._prefix, values.MAX_USER_ID_CHARS
         )
 
     def issue(self, user_id: str, content_type: str, content_length: int) -> UploadForm:
@@ -154,7 +152,7 @@ class UploadFormIssuer:
     def verify(self, user_id: str, key: str) -> UploadedObject:
         """Check that `key` is one this issuer could have given `user_id` and that S3 holds
         an object there within the policy; a HEAD, so nothing is downloaded. Blocking I/O."""
-        self._check_user(user_id)
+        values.key_safe_user_id(user_id)
         own = f"{self._prefix}{user_id}/"
         name, dot, ext = key.removeprefix(own).rpartition(".")
         if (
@@ -180,14 +178,8 @@ class UploadFormIssuer:
             raise UploadRequestError("key", "the uploaded object's content type does not match")
         return UploadedObject(key, content_type, size, str(head.get("ETag", "")).strip('"'))
 
-    def _check_user(self, user_id: Any) -> None:
-        if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
-            raise UploadRequestError(
-                "user_id", f"must be 1-{MAX_USER_ID_CHARS} characters of A-Z, a-z, 0-9, '_', '-'"
-            )
-
     def _validate(self, user_id: Any, content_type: Any, content_length: Any) -> str:
-        self._check_user(user_id)
+        values.key_safe_user_id(user_id)
         ext = (
             CONTENT_TYPE_EXTENSIONS.get(content_type.lower())
             if isinstance(content_type, str)

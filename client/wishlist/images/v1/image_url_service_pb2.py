@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
+from wishlist.images.v1 import options_pb2 as wishlist_dot_images_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*wishlist/images/v1/image_url_service.proto\x12\x12wishlist.images.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"(\n\x08ImageRef\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"p\n\x16ResolveImageUrlRequest\x12+\n\x05image\x18\x01 \x01(\x0b\x32\x1c.wishlist.images.v1.ImageRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x18\n\x10include_fallback\x18\x03 \x01(\x08\"\xca\x01\n\x10ResolvedImageUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12*\n\x06origin\x18\x02 \x01(\x0e\x32\x1a.wishlist.images.v1.Origin\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x66\x61llback_url\x18\x04 \x01(\t\x12\x37\n\x13\x66\x61llback_expires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x17ResolveImageUrlResponse\x12\x33\n\x05image\x18\x01 \x01(\x0b\x32$.wishlist.images.v1.ResolvedImageUrl\"w\n\x1c\x42\x61tchResolveImageUrlsRequest\x12,\n\x06images\x18\x01 \x03(\x0b\x32\x1c.wishlist.images.v1.ImageRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x18\n\x10include_fallback\x18\x03 \x01(\x08\"z\n\x12\x42\x61tchResolveResult\x12\x35\n\x05image\x18\x01 \x01(\x0b\x32$.wishlist.images.v1.ResolvedImageUrlH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"X\n\x1d\x42\x61tchResolveImageUrlsResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.wishlist.images.v1.BatchResolveResult\"W\n\x16\x43reateUploadUrlRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x16\n\x0e\x63ontent_length\x18\x03 \x01(\x03\"\xee\x01\n\x17\x43reateUploadUrlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12G\n\x06\x66ields\x18\x02 \x03(\x0b\x32\x37.wishlist.images.v1.CreateUploadUrlResponse.FieldsEntry\x12\x0b\n\x03key\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tmax_bytes\x18\x05 \x01(\x03\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x17InvalidateImagesRequest\x12\x0c\n\x04refs\x18\x01 \x03(\t\x12\x18\n\x10\x63\x61ller_reference\x18\x02 \x01(\t\"9\n\x0cInvalidation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05paths\x18\x03 \x03(\t\"S\n\x18InvalidateImagesResponse\x12\x37\n\rinvalidations\x18\x01 \x03(\x0b\x32 .wishlist.images.v1.Invalidation\"3\n\x13VerifyUploadRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"[\n\x14VerifyUploadResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x0c\n\x04\x65tag\x18\x04 \x01(\t\"\x18\n\x16GetUploadPolicyRequest\"\xa7\x01\n\x17GetUploadPolicyResponse\x12\x15\n\rcontent_types\x18\x01 \x03(\t\x12\x11\n\tmax_bytes\x18\x02 \x01(\x03\x12\x12\n\nkey_prefix\x18\x03 \x01(\t\x12 \n\x18max_upload_user_id_chars\x18\x04 \x01(\x05\x12\x19\n\x11max_user_id_chars\x18\x05 \x01(\x05\x12\x11\n\tmax_batch\x18\x06 \x01(\x05\"f\n\x14InvalidationsCreated\x12\x37\n\rinvalidations\x18\x01 \x03(\x0b\x32 .wishlist.images.v1.Invalidation\x12\x15\n\rpaths_created\x18\x02 \x01(\x05*?\n\x06Origin\x12\x16\n\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x0e\n\nORIGIN_CDN\x10\x01\x12\r\n\tORIGIN_S3\x10\x02\x32\xa5\x05\n\x0fImageUrlService\x12j\n\x0fResolveImageUrl\x12*.wishlist.images.v1.ResolveImageUrlRequest\x1a+.wishlist.images.v1.ResolveImageUrlResponse\x12|\n\x15\x42\x61tchResolveImageUrls\x12\x30.wishlist.images.v1.BatchResolveImageUrlsRequest\x1a\x31.wishlist.images.v1.BatchResolveImageUrlsResponse\x12j\n\x0f\x43reateUploadUrl\x12*.wishlist.images.v1.CreateUploadUrlRequest\x1a+.wishlist.images.v1.CreateUploadUrlResponse\x12m\n\x10InvalidateImages\x12+.wishlist.images.v1.InvalidateImagesRequest\x1a,.wishlist.images.v1.InvalidateImagesResponse\x12\x61\n\x0cVerifyUpload\x12\'.wishlist.images.v1.VerifyUploadRequest\x1a(.wishlist.images.v1.VerifyUploadResponse\x12j\n\x0fGetUploadPolicy\x12*.wishlist.images.v1.GetUploadPolicyRequest\x1a+.wishlist.images.v1.GetUploadPolicyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*wishlist/images/v1/image_url_service.proto\x12\x12wishlist.images.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a wishlist/images/v1/options.proto\"(\n\x08ImageRef\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"p\n\x16ResolveImageUrlRequest\x12+\n\x05image\x18\x01 \x01(\x0b\x32\x1c.wishlist.images.v1.ImageRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x18\n\x10include_fallback\x18\x03 \x01(\x08\"\xca\x01\n\x10ResolvedImageUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12*\n\x06origin\x18\x02 \x01(\x0e\x32\x1a.wishlist.images.v1.Origin\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x66\x61llback_url\x18\x04 \x01(\t\x12\x37\n\x13\x66\x61llback_expires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x17ResolveImageUrlResponse\x12\x33\n\x05image\x18\x01 \x01(\x0b\x32$.wishlist.images.v1.ResolvedImageUrl\"w\n\x1c\x42\x61tchResolveImageUrlsRequest\x12,\n\x06images\x18\x01 \x03(\x0b\x32\x1c.wishlist.images.v1.ImageRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x18\n\x10include_fallback\x18\x03 \x01(\x08\"z\n\x12\x42\x61tchResolveResult\x12\x35\n\x05image\x18\x01 \x01(\x0b\x32$.wishlist.images.v1.ResolvedImageUrlH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"X\n\x1d\x42\x61tchResolveImageUrlsResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.wishlist.images.v1.BatchResolveResult\"W\n\x16\x43reateUploadUrlRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x16\n\x0e\x63ontent_length\x18\x03 \x01(\x03\"\xee\x01\n\x17\x43reateUploadUrlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12G\n\x06\x66ields\x18\x02 \x03(\x0b\x32\x37.wishlist.images.v1.CreateUploadUrlResponse.FieldsEntry\x12\x0b\n\x03key\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tmax_bytes\x18\x05 \x01(\x03\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x17InvalidateImagesRequest\x12\x0c\n\x04refs\x18\x01 \x03(\t\x12\x18\n\x10\x63\x61ller_reference\x18\x02 \x01(\t\"9\n\x0cInvalidation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05paths\x18\x03 \x03(\t\"S\n\x18InvalidateImagesResponse\x12\x37\n\rinvalidations\x18\x01 \x03(\x0b\x32 .wishlist.images.v1.Invalidation\"3\n\x13VerifyUploadRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"[\n\x14VerifyUploadResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x0c\n\x04\x65tag\x18\x04 \x01(\t\"\x18\n\x16GetUploadPolicyRequest\"\xa7\x01\n\x17GetUploadPolicyResponse\x12\x15\n\rcontent_types\x18\x01 \x03(\t\x12\x11\n\tmax_bytes\x18\x02 \x01(\x03\x12\x12\n\nkey_prefix\x18\x03 \x01(\t\x12 \n\x18max_upload_user_id_chars\x18\x04 \x01(\x05\x12\x19\n\x11max_user_id_chars\x18\x05 \x01(\x05\x12\x11\n\tmax_batch\x18\x06 \x01(\x05\"f\n\x14InvalidationsCreated\x12\x37\n\rinvalidations\x18\x01 \x03(\x0b\x32 .wishlist.images.v1.Invalidation\x12\x15\n\rpaths_created\x18\x02 \x01(\x05*?\n\x06Origin\x12\x16\n\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x0e\n\nORIGIN_CDN\x10\x01\x12\r\n\tORIGIN_S3\x10\x02\x32\xab\x05\n\x0fImageUrlService\x12j\n\x0fResolveImageUrl\x12*.wishlist.images.v1.ResolveImageUrlRequest\x1a+.wishlist.images.v1.ResolveImageUrlResponse\x12|\n\x15\x42\x61tchResolveImageUrls\x12\x30.wishlist.images.v1.BatchResolveImageUrlsRequest\x1a\x31.wishlist.images.v1.BatchResolveImageUrlsResponse\x12j\n\x0f\x43reateUploadUrl\x12*.wishlist.images.v1.CreateUploadUrlRequest\x1a+.wishlist.images.v1.CreateUploadUrlResponse\x12s\n\x10InvalidateImages\x12+.wishlist.images.v1.InvalidateImagesRequest\x1a,.wishlist.images.v1.InvalidateImagesResponse\"\x04\x88\xb5\x18\x01\x12\x61\n\x0cVerifyUpload\x12\'.wishlist.images.v1.VerifyUploadRequest\x1a(.wishlist.images.v1.VerifyUploadResponse\x12j\n\x0fGetUploadPolicy\x12*.wishlist.images.v1.GetUploadPolicyRequest\x1a+.wishlist.images.v1.GetUploadPolicyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,44 +36,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATEUPLOADURLRESPONSE_FIELDSENTRY']._loaded_options = None
   _globals['_CREATEUPLOADURLRESPONSE_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_ORIGIN']._serialized_start=1887
-  _globals['_ORIGIN']._serialized_end=1950
-  _globals['_IMAGEREF']._serialized_start=124
-  _globals['_IMAGEREF']._serialized_end=164
-  _globals['_RESOLVEIMAGEURLREQUEST']._serialized_start=166
-  _globals['_RESOLVEIMAGEURLREQUEST']._serialized_end=278
-  _globals['_RESOLVEDIMAGEURL']._serialized_start=281
-  _globals['_RESOLVEDIMAGEURL']._serialized_end=483
-  _globals['_RESOLVEIMAGEURLRESPONSE']._serialized_start=485
-  _globals['_RESOLVEIMAGEURLRESPONSE']._serialized_end=563
-  _globals['_BATCHRESOLVEIMAGEURLSREQUEST']._serialized_start=565
-  _globals['_BATCHRESOLVEIMAGEURLSREQUEST']._serialized_end=684
-  _globals['_BATCHRESOLVERESULT']._serialized_start=686
-  _globals['_BATCHRESOLVERESULT']._serialized_end=808
-  _globals['_BATCHRESOLVEIMAGEURLSRESPONSE']._serialized_start=810
-  _globals['_BATCHRESOLVEIMAGEURLSRESPONSE']._serialized_end=898
-  _globals['_CREATEUPLOADURLREQUEST']._serialized_start=900
-  _globals['_CREATEUPLOADURLREQUEST']._serialized_end=987
-  _globals['_CREATEUPLOADURLRESPONSE']._serialized_start=990
-  _globals['_CREATEUPLOADURLRESPONSE']._serialized_end=1228
-  _globals['_CREATEUPLOADURLRESPONSE_FIELDSENTRY']._serialized_start=1183
-  _globals['_CREATEUPLOADURLRESPONSE_FIELDSENTRY']._serialized_end=1228
-  _globals['_INVALIDATEIMAGESREQUEST']._serialized_start=1230
-  _globals['_INVALIDATEIMAGESREQUEST']._serialized_end=1295
-  _globals['_INVALIDATION']._serialized_start=1297
-  _globals['_INVALIDATION']._serialized_end=1354
-  _globals['_INVALIDATEIMAGESRESPONSE']._serialized_start=1356
-  _globals['_INVALIDATEIMAGESRESPONSE']._serialized_end=1439
-  _globals['_VERIFYUPLOADREQUEST']._serialized_start=1441
-  _globals['_VERIFYUPLOADREQUEST']._serialized_end=1492
-  _globals['_VERIFYUPLOADRESPONSE']._serialized_start=1494
-  _globals['_VERIFYUPLOADRESPONSE']._serialized_end=1585
-  _globals['_GETUPLOADPOLICYREQUEST']._serialized_start=1587
-  _globals['_GETUPLOADPOLICYREQUEST']._serialized_end=1611
-  _globals['_GETUPLOADPOLICYRESPONSE']._serialized_start=1614
-  _globals['_GETUPLOADPOLICYRESPONSE']._serialized_end=1781
-  _globals['_INVALIDATIONSCREATED']._serialized_start=1783
-  _globals['_INVALIDATIONSCREATED']._serialized_end=1885
-  _globals['_IMAGEURLSERVICE']._serialized_start=1953
-  _globals['_IMAGEURLSERVICE']._serialized_end=2630
+  _globals['_IMAGEURLSERVICE'].methods_by_name['InvalidateImages']._loaded_options = None
+  _globals['_IMAGEURLSERVICE'].methods_by_name['InvalidateImages']._serialized_options = b'\210\265\030\001'
+  _globals['_ORIGIN']._serialized_start=1921
+  _globals['_ORIGIN']._serialized_end=1984
+  _globals['_IMAGEREF']._serialized_start=158
+  _globals['_IMAGEREF']._serialized_end=198
+  _globals['_RESOLVEIMAGEURLREQUEST']._serialized_start=200
+  _globals['_RESOLVEIMAGEURLREQUEST']._serialized_end=312
+  _globals['_RESOLVEDIMAGEURL']._serialized_start=315
+  _globals['_RESOLVEDIMAGEURL']._serialized_end=517
+  _globals['_RESOLVEIMAGEURLRESPONSE']._serialized_start=519
+  _globals['_RESOLVEIMAGEURLRESPONSE']._serialized_end=597
+  _globals['_BATCHRESOLVEIMAGEURLSREQUEST']._serialized_start=599
+  _globals['_BATCHRESOLVEIMAGEURLSREQUEST']._serialized_end=718
+  _globals['_BATCHRESOLVERESULT']._serialized_start=720
+  _globals['_BATCHRESOLVERESULT']._serialized_end=842
+  _globals['_BATCHRESOLVEIMAGEURLSRESPONSE']._serialized_start=844
+  _globals['_BATCHRESOLVEIMAGEURLSRESPONSE']._serialized_end=932
+  _globals['_CREATEUPLOADURLREQUEST']._serialized_start=934
+  _globals['_CREATEUPLOADURLREQUEST']._serialized_end=1021
+  _globals['_CREATEUPLOADURLRESPONSE']._serialized_start=1024
+  _globals['_CREATEUPLOADURLRESPONSE']._serialized_end=1262
+  _globals['_CREATEUPLOADURLRESPONSE_FIELDSENTRY']._serialized_start=1217
+  _globals['_CREATEUPLOADURLRESPONSE_FIELDSENTRY']._serialized_end=1262
+  _globals['_INVALIDATEIMAGESREQUEST']._serialized_start=1264
+  _globals['_INVALIDATEIMAGESREQUEST']._serialized_end=1329
+  _globals['_INVALIDATION']._serialized_start=1331
+  _globals['_INVALIDATION']._serialized_end=1388
+  _globals['_INVALIDATEIMAGESRESPONSE']._serialized_start=1390
+  _globals['_INVALIDATEIMAGESRESPONSE']._serialized_end=1473
+  _globals['_VERIFYUPLOADREQUEST']._serialized_start=1475
+  _globals['_VERIFYUPLOADREQUEST']._serialized_end=1526
+  _globals['_VERIFYUPLOADRESPONSE']._serialized_start=1528
+  _globals['_VERIFYUPLOADRESPONSE']._serialized_end=1619
+  _globals['_GETUPLOADPOLICYREQUEST']._serialized_start=1621
+  _globals['_GETUPLOADPOLICYREQUEST']._serialized_end=1645
+  _globals['_GETUPLOADPOLICYRESPONSE']._serialized_start=1648
+  _globals['_GETUPLOADPOLICYRESPONSE']._serialized_end=1815
+  _globals['_INVALIDATIONSCREATED']._serialized_start=1817
+  _globals['_INVALIDATIONSCREATED']._serialized_end=1919
+  _globals['_IMAGEURLSERVICE']._serialized_start=1987
+  _globals['_IMAGEURLSERVICE']._serialized_end=2670
 # @@protoc_insertion_point(module_scope)

@@ -95,7 +95,7 @@ class ImageUrlServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def InvalidateImages(self, request, context):
-        """InvalidateImages purges paths from the CloudFront cache. Needs the admin bearer token.
+        """InvalidateImages purges paths from the CloudFront cache. An admin call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

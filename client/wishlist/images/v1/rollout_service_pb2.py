@@ -23,25 +23,30 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from wishlist.images.v1 import options_pb2 as wishlist_dot_images_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(wishlist/images/v1/rollout_service.proto\x12\x12wishlist.images.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x01\n\x07Rollout\x12\x0f\n\x07percent\x18\x01 \x01(\r\x12\x13\n\x0b\x63\x64n_enabled\x18\x02 \x01(\x08\x12\x10\n\x08revision\x18\x03 \x01(\x04\x12\x12\n\nupdated_by\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x13\n\x11GetRolloutRequest\"}\n\x12GetRolloutResponse\x12,\n\x07rollout\x18\x01 \x01(\x0b\x32\x1b.wishlist.images.v1.Rollout\x12\r\n\x05store\x18\x02 \x01(\t\x12\x15\n\rstore_healthy\x18\x03 \x01(\x08\x12\x13\n\x0bstore_error\x18\x04 \x01(\t\"h\n\x11SetRolloutRequest\x12\x0f\n\x07percent\x18\x01 \x01(\r\x12\x13\n\x0b\x63\x64n_enabled\x18\x02 \x01(\x08\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\x04\x12\x12\n\nupdated_by\x18\x04 \x01(\t\"m\n\x12SetRolloutResponse\x12+\n\x06\x62\x65\x66ore\x18\x01 \x01(\x0b\x32\x1b.wishlist.images.v1.Rollout\x12*\n\x05\x61\x66ter\x18\x02 \x01(\x0b\x32\x1b.wishlist.images.v1.Rollout2\xca\x01\n\x0eRolloutService\x12[\n\nGetRollout\x12%.wishlist.images.v1.GetRolloutRequest\x1a&.wishlist.images.v1.GetRolloutResponse\x12[\n\nSetRollout\x12%.wishlist.images.v1.SetRolloutRequest\x1a&.wishlist.images.v1.SetRolloutResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(wishlist/images/v1/rollout_service.proto\x12\x12wishlist.images.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a wishlist/images/v1/options.proto\"\x85\x01\n\x07Rollout\x12\x0f\n\x07percent\x18\x01 \x01(\r\x12\x13\n\x0b\x63\x64n_enabled\x18\x02 \x01(\x08\x12\x10\n\x08revision\x18\x03 \x01(\x04\x12\x12\n\nupdated_by\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x13\n\x11GetRolloutRequest\"}\n\x12GetRolloutResponse\x12,\n\x07rollout\x18\x01 \x01(\x0b\x32\x1b.wishlist.images.v1.Rollout\x12\r\n\x05store\x18\x02 \x01(\t\x12\x15\n\rstore_healthy\x18\x03 \x01(\x08\x12\x13\n\x0bstore_error\x18\x04 \x01(\t\"h\n\x11SetRolloutRequest\x12\x0f\n\x07percent\x18\x01 \x01(\r\x12\x13\n\x0b\x63\x64n_enabled\x18\x02 \x01(\x08\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\x04\x12\x12\n\nupdated_by\x18\x04 \x01(\t\"m\n\x12SetRolloutResponse\x12+\n\x06\x62\x65\x66ore\x18\x01 \x01(\x0b\x32\x1b.wishlist.images.v1.Rollout\x12*\n\x05\x61\x66ter\x18\x02 \x01(\x0b\x32\x1b.wishlist.images.v1.Rollout2\xd6\x01\n\x0eRolloutService\x12\x61\n\nGetRollout\x12%.wishlist.images.v1.GetRolloutRequest\x1a&.wishlist.images.v1.GetRolloutResponse\"\x04\x88\xb5\x18\x01\x12\x61\n\nSetRollout\x12%.wishlist.images.v1.SetRolloutRequest\x1a&.wishlist.images.v1.SetRolloutResponse\"\x04\x88\xb5\x18\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wishlist.images.v1.rollout_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLLOUT']._serialized_start=98
-  _globals['_ROLLOUT']._serialized_end=231
-  _globals['_GETROLLOUTREQUEST']._serialized_start=233
-  _globals['_GETROLLOUTREQUEST']._serialized_end=252
-  _globals['_GETROLLOUTRESPONSE']._serialized_start=254
-  _globals['_GETROLLOUTRESPONSE']._serialized_end=379
-  _globals['_SETROLLOUTREQUEST']._serialized_start=381
-  _globals['_SETROLLOUTREQUEST']._serialized_end=485
-  _globals['_SETROLLOUTRESPONSE']._serialized_start=487
-  _globals['_SETROLLOUTRESPONSE']._serialized_end=596
-  _globals['_ROLLOUTSERVICE']._serialized_start=599
-  _globals['_ROLLOUTSERVICE']._serialized_end=801
+  _globals['_ROLLOUTSERVICE'].methods_by_name['GetRollout']._loaded_options = None
+  _globals['_ROLLOUTSERVICE'].methods_by_name['GetRollout']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLLOUTSERVICE'].methods_by_name['SetRollout']._loaded_options = None
+  _globals['_ROLLOUTSERVICE'].methods_by_name['SetRollout']._serialized_options = b'\210\265\030\001'
+  _globals['_ROLLOUT']._serialized_start=132
+  _globals['_ROLLOUT']._serialized_end=265
+  _globals['_GETROLLOUTREQUEST']._serialized_start=267
+  _globals['_GETROLLOUTREQUEST']._serialized_end=286
+  _globals['_GETROLLOUTRESPONSE']._serialized_start=288
+  _globals['_GETROLLOUTRESPONSE']._serialized_end=413
+  _globals['_SETROLLOUTREQUEST']._serialized_start=415
+  _globals['_SETROLLOUTREQUEST']._serialized_end=519
+  _globals['_SETROLLOUTRESPONSE']._serialized_start=521
+  _globals['_SETROLLOUTRESPONSE']._serialized_end=630
+  _globals['_ROLLOUTSERVICE']._serialized_start=633
+  _globals['_ROLLOUTSERVICE']._serialized_end=847
 # @@protoc_insertion_point(module_scope)

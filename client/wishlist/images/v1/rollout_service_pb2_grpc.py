@@ -26,9 +26,9 @@ if _version_not_supported:
 
 
 class RolloutServiceStub:
-    """RolloutService reads and changes the live CDN rollout flag.
-    SetRollout needs "authorization: Bearer <ADMIN_TOKEN>" metadata; the service is
-    not served at all when no admin token is configured.
+    """RolloutService reads and changes the live CDN rollout flag. Both methods are admin
+    calls (see options.proto); the service is not served at all when no admin token is
+    configured.
     """
 
     def __init__(self, channel):
@@ -50,9 +50,9 @@ class RolloutServiceStub:
 
 
 class RolloutServiceServicer:
-    """RolloutService reads and changes the live CDN rollout flag.
-    SetRollout needs "authorization: Bearer <ADMIN_TOKEN>" metadata; the service is
-    not served at all when no admin token is configured.
+    """RolloutService reads and changes the live CDN rollout flag. Both methods are admin
+    calls (see options.proto); the service is not served at all when no admin token is
+    configured.
     """
 
     def GetRollout(self, request, context):
@@ -89,9 +89,9 @@ def add_RolloutServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RolloutService:
-    """RolloutService reads and changes the live CDN rollout flag.
-    SetRollout needs "authorization: Bearer <ADMIN_TOKEN>" metadata; the service is
-    not served at all when no admin token is configured.
+    """RolloutService reads and changes the live CDN rollout flag. Both methods are admin
+    calls (see options.proto); the service is not served at all when no admin token is
+    configured.
     """
 
     @staticmethod

@@ -64,19 +64,20 @@ def _default(field: FieldInfo) -> str:
 
 
 def _bounds(field: FieldInfo) -> str:
-    low = high = None
-    for item in field.metadata:
-        if isinstance(item, annotated_types.Ge | annotated_types.Gt):
-            low = item.ge if isinstance(item, annotated_types.Ge) else item.gt
-        if isinstance(item, annotated_types.Le | annotated_types.Lt):
-            high = item.le if isinstance(item, annotated_types.Le) else item.lt
-    if low is None and high is None:
-        return ""
-
     def show(v: Any) -> str:
-        return "…" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+        return f"{v:g}" if isinstance(v, float) else str(v)
 
-    return f" ({show(low)} to {show(high)})"
+    parts = []
+    for item in field.metadata:
+        if isinstance(item, annotated_types.Ge):
+            parts.append(f"at least {show(item.ge)}")
+        elif isinstance(item, annotated_types.Gt):
+            parts.append(f"above {show(item.gt)}")
+        elif isinstance(item, annotated_types.Le):
+            parts.append(f"at most {show(item.le)}")
+        elif isinstance(item, annotated_types.Lt):
+            parts.append(f"below {show(item.lt)}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def table(cls: Any) -> str:

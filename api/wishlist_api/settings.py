@@ -35,17 +35,24 @@ _S = TypeVar("_S", bound=BaseSettings)
 class DatabaseSettings(BaseSettings):
     """What `wishlist-api migrate` needs: only the database."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        use_attribute_docstrings=True,  # each field's docstring: api/README.md's table
+    )
 
-    # SQLite file by default (embedded); postgresql+psycopg://user:pw@host/db in production.
     database_url: str = DEFAULT_SQLITE_URL
-    # A request waits at most this long for a lock (SQLite busy, PostgreSQL lock_timeout)
-    # or a connection, then gets 503 + Retry-After instead of hanging its client.
+    """SQLite file by default (embedded); in production
+    `postgresql+psycopg://user:pw@host/db?sslmode=verify-full`. Never echoed (it may hold a
+    password); empty is refused."""
     database_lock_timeout_seconds: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0, le=60)
+    """A request waits at most this long for a lock (SQLite busy, PostgreSQL lock_timeout),
+    then gets 503 `database_unavailable` with Retry-After."""
     database_connect_timeout_seconds: int = Field(DEFAULT_CONNECT_TIMEOUT, ge=1, le=60)
-    # Each database call's deadline, client side (a hung server answers nothing) and as
-    # PostgreSQL's statement_timeout (a slow query is cancelled by the server too).
+    """The same for a new connection or a free one from the pool."""
     database_statement_timeout_seconds: float = Field(DEFAULT_STATEMENT_TIMEOUT, gt=0, le=60)
+    """Each database call's deadline, client side (a hung server answers nothing) and as
+    PostgreSQL's statement_timeout; past it, 503 `database_unavailable`."""
 
     @field_validator("database_url")
     @classmethod
@@ -79,41 +86,57 @@ class ApiSettings(DatabaseSettings):
         "127.0.0.1:50051",
         validation_alias=AliasChoices("resolver_target", "image_resolver_target"),
     )
-    # How calls spread over the addresses RESOLVER_TARGET resolves to (a headless Service's
-    # DNS name, an ipv4:/ipv6: list): round_robin, each call to the next ready replica.
+    """The resolver, as any gRPC target: `host:port`, `dns:///NAME:PORT` (a headless Service:
+    every replica), `ipv4:A:P,B:P`, `ipv6:[::1]:P` or `unix:///ABS/PATH` (sidecar)."""
     resolver_load_balancing: Literal["round_robin", "pick_first"] = "round_robin"
-    # Deadline of the one BatchResolveImageUrls call per page; gRPC retries fit inside it.
+    """How calls spread over the addresses the target resolves to: `round_robin`, each call
+    to the next ready replica; `pick_first`, all to one."""
     resolver_timeout_seconds: float = Field(0.25, gt=0, le=10)
-    # Off: items come back with imageStatus "disabled" and no RPC (kill switch, benchmark).
+    """Deadline of the one `BatchResolveImageUrls` call per page; retries fit inside it."""
     images_enabled: bool = True
-    # TLS to the resolver (its GRPC_TLS_*), on when any of these is set: the CA that signed
-    # the resolver's certificate (unset: the system roots), and this API's certificate and
-    # key for a resolver that requires mTLS (GRPC_TLS_CLIENT_CA_FILE).
+    """`false`: no resolver calls, items come back with imageStatus `disabled`."""
     resolver_tls: bool = False
+    """`true`: TLS to the resolver trusting the system roots. A failed handshake gives
+    imageStatus `unavailable`, never a 500."""
     resolver_tls_ca: Path | None = None
+    """PEM CA that signed the resolver's `GRPC_TLS_CERT_FILE`; set, the channel is TLS."""
     resolver_tls_cert: Path | None = None
+    """PEM client certificate, for a resolver with `GRPC_TLS_CLIENT_CA_FILE` (mTLS); a
+    missing, unreadable or non-PEM file stops start-up naming the variable."""
     resolver_tls_key: Path | None = None
+    """PEM key of `RESOLVER_TLS_CERT`."""
 
-    # Bearer JWTs: HS256 with JWT_SECRET, or RS256 with JWT_PUBLIC_KEY (PEM) or JWT_JWKS_URL.
     jwt_secret: SecretStr | None = None
+    """HS256 key (at least 32 characters). Exactly one of `JWT_SECRET`, `JWT_PUBLIC_KEY`,
+    `JWT_JWKS_URL`; an empty `JWT_*` variable counts as unset."""
     jwt_public_key: str | None = None
+    """RS256 public key (PEM)."""
     jwt_jwks_url: str | None = None
+    """RS256 keys from a JWKS endpoint (cached 5 minutes)."""
     jwt_issuer: str | None = None
+    """Required `iss`, when set."""
     jwt_audience: str | None = None
+    """Required `aud`, when set."""
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
-    # One JWKS fetch (a socket timeout; PyJWT's own is 30 s): an identity provider that hangs
-    # gives 503 auth_unavailable after this long instead of holding every request.
+    """Clock skew allowed on `exp`/`nbf`."""
     jwt_jwks_timeout_seconds: float = Field(DEFAULT_JWKS_TIMEOUT, gt=0, le=30)
+    """The whole JWKS fetch (PyJWT bounds only each read, at 30 s); an identity provider
+    that fails or hangs gives 503 `auth_unavailable` with Retry-After, not 401."""
 
-    # The gallery's session cookie is Secure (HTTPS only) unless turned off for plain-HTTP demos.
     session_cookie_secure: bool = True
-    # Bodies over this are refused with 413 before they are read (see limits.py).
+    """The gallery's session cookie is `Secure` (HTTPS only); `false` only for plain-HTTP
+    demos."""
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=1024 * 1024)
+    """Bodies over this get 413 before they are read, with or without Content-Length."""
 
     host: str = "127.0.0.1"
+    """Address `serve` binds."""
     port: int = Field(8080, ge=0, le=65535)
+    """Port `serve` binds."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level."""
     log_format: Literal["json", "text"] = "json"
+    """`json` (one object a line) or `text`."""
 
     @field_validator(
         "jwt_secret", "jwt_public_key", "jwt_jwks_url", "jwt_issuer", "jwt_audience", mode="before"

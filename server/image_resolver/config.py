@@ -34,49 +34,99 @@ class Settings(BaseSettings):
 
     # An empty variable (`CDN_ROLLOUT_PERCENT=` from a templated manifest) means unset, the
     # same rule the wishlist API applies to its JWT_* variables.
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
+        use_attribute_docstrings=True,  # each field's docstring: server/README.md's table
+    )
 
     cloudfront_distribution_domain: str | None = None
+    """CDN host, e.g. `d1234abcd.cloudfront.net` (the stack output `DistributionDomainName`).
+    Unset: S3 URLs only, logged at start-up. A scheme, a path or a bad host name stops
+    start-up."""
     cloudfront_distribution_id: str | None = None
-    # "http" only for the local demo edge under *.localhost (browsers can't trust its cert).
+    """The distribution `InvalidateImages` purges (stack output `DistributionId`)."""
     cdn_url_scheme: Literal["https", "http"] = "https"
+    """`http` (and a `:PORT` on the domain) only for a local demo CDN under `*.localhost`,
+    which browsers cannot trust a certificate for; refused for any other domain."""
     s3_bucket: str = "lego-moc-wishlist-uploads"
+    """The uploads bucket."""
     aws_region: str = Field(
         "us-east-1", validation_alias=AliasChoices("aws_region", "aws_default_region")
     )
+    """The bucket's region: partitions aws, aws-cn (`.amazonaws.com.cn`) and aws-us-gov; any
+    other stops start-up (use `S3_ENDPOINT_URL`)."""
     s3_endpoint_url: str | None = None
-    # FIPS / dual-stack S3 hosts: the variables botocore itself reads, so the presigned and
-    # public fallback URLs and boto3's own calls (upload forms, HEAD) use the same host.
+    """A local S3/SSM/CloudFront/DynamoDB endpoint (moto) for demos and tests."""
     aws_use_fips_endpoint: bool = False
+    """FIPS S3 hosts for the fallback URLs and, as botocore reads the same variable, for
+    boto3's calls; FIPS in aws-cn stops start-up. One rule: `s3/endpoint.py`."""
     aws_use_dualstack_endpoint: bool = False
+    """Dual-stack (IPv6) S3 hosts, the same way."""
     allowed_key_prefix: KeyPrefix = "uploads/wishlist/"
+    """Keys outside it are refused; relative, ends in `/`."""
     s3_fallback_mode: Literal["public", "presigned"] = "presigned"
+    """`presigned` (works once direct reads are blocked, AC15) or `public`. Without AWS
+    credentials only `public` starts (uploads and invalidation off, logged)."""
     s3_presign_expires: int = Field(3600, ge=2, le=MAX_PRESIGN_SECONDS)
+    """Presigned GET lifetime in seconds (at most 7 days); a URL is never handed out with
+    less than half of it left."""
 
     grpc_host: str = "[::]"
+    """Address gRPC binds."""
     grpc_port: int = Field(50051, ge=0, le=65535)
-    # Sidecar: also serve gRPC on this Unix socket (plaintext: the file's permissions guard it,
-    # and the admin API keeps refusing plaintext unless ADMIN_ALLOW_PLAINTEXT).
+    """gRPC port (0: any free port)."""
     grpc_unix_socket: str | None = None
+    """Absolute path: also serve gRPC (plaintext; the file's permissions guard it) on this
+    Unix socket, for the sidecar layout; the API then uses `RESOLVER_TARGET=unix:///PATH`."""
+    grpc_max_connection_age_seconds: float = Field(300.0, ge=0, le=86400)
+    """Each client connection is closed (GOAWAY, then `GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS`
+    for calls in flight) after about this long, ±10 % jitter, so clients resolve the
+    target again and reach replicas added since; 0: never."""
+    grpc_max_connection_age_grace_seconds: float = Field(10.0, ge=0, le=300)
+    """How long calls in flight on an aged connection may finish."""
     metrics_port: int = Field(9464, ge=0, le=65535)
-    # Unset: the gRPC host, so a resolver bound to loopback does not expose /metrics.
+    """Prometheus `/metrics`; 0 turns it off."""
     metrics_host: str | None = None
+    """Address `/metrics` binds; unset: the gRPC host, so a resolver bound to loopback does
+    not expose it."""
     grpc_tls_cert_file: FilePath | None = None
+    """PEM certificate chain: with the key, the gRPC port speaks TLS only."""
     grpc_tls_key_file: FilePath | None = None
-    grpc_tls_client_ca_file: FilePath | None = None  # set: clients need a certificate (mTLS)
+    """PEM key of `GRPC_TLS_CERT_FILE`."""
+    grpc_tls_client_ca_file: FilePath | None = None
+    """With TLS: clients must present a certificate signed by this CA (mTLS)."""
     admin_allow_plaintext: bool = False
+    """Admin RPCs over plaintext are refused (PERMISSION_DENIED) unless the peer is loopback;
+    `true` allows them from anywhere (behind a mesh that encrypts)."""
     shutdown_grace_seconds: float = Field(20.0, ge=0, le=300)
+    """Drain time after SIGTERM; keep it below the pod's termination grace."""
     max_batch: int = Field(1000, ge=1, le=10000)
+    """Refs per `BatchResolveImageUrls` call; larger calls are refused on `images`; published
+    by `GetUploadPolicy`, so clients split at it."""
 
     rollout_store: str | None = None
+    """Where the live rollout flag lives: `dynamodb://TABLE/KEY` (a conditional write: of two
+    writers exactly one wins), `file:///PATH` (one host) or `ssm:///NAME` (read-only: SSM
+    has no conditional write). Unset: the environment's start value only."""
     rollout_poll_seconds: float = Field(5.0, gt=0, le=3600)
+    """How often each replica re-reads the store."""
     rollout_group_id: str = "wishlist-image-cdn"
+    """The rollout hash's group (Unleash `groupId`)."""
     cdn_rollout_percent: Percent | None = None
+    """Start value, served until the store has been read; unset is 0: a new distribution
+    gets traffic only when an operator ramps it (`image-ops rollout set --percent 10`)."""
     admin_token: SecretStr | None = None
+    """At least 32 printable ASCII characters, no whitespace (`openssl rand -hex 32`);
+    enables `RolloutService` and `InvalidateImages` (bearer metadata). Unset: not served."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level."""
     log_format: Literal["json", "text"] = "json"
+    """`json` (one object a line) or `text`."""
     otel_enabled: bool = False
+    """OpenTelemetry spans for every RPC (the `image-resolver[otel]` extra)."""
 
     @field_validator("cloudfront_distribution_domain", mode="before")
     @classmethod

@@ -60,12 +60,19 @@ def _shared_port() -> int:
 
 
 @pytest.fixture
-def replicas(local_aws: LocalAws) -> Iterator[list[EmbeddedResolver]]:
+def replicas(
+    local_aws: LocalAws, request: pytest.FixtureRequest
+) -> Iterator[list[EmbeddedResolver]]:
     port = _shared_port()
     started: list[EmbeddedResolver] = []
+    age = getattr(request, "param", 300.0)  # GRPC_MAX_CONNECTION_AGE_SECONDS
     for n, host in enumerate(HOSTS, start=1):
         settings = resolver_settings(
-            local_aws, cloudfront_distribution_domain=domain(n), grpc_port=port
+            local_aws,
+            cloudfront_distribution_domain=domain(n),
+            grpc_port=port,
+            grpc_max_connection_age_seconds=age,
+            grpc_max_connection_age_grace_seconds=1.0,
         )
         started.append(EmbeddedResolver(settings, session=local_aws.session(), host=host).start())
     yield started
@@ -111,6 +118,29 @@ def test_the_client_spreads_calls_over_a_dns_name(replicas) -> None:
         target = dns.target("image-resolver-headless.test", port)
         with ImageResolverClient(target, timeout=5) as client:
             _assert_even(_spread(client, 300), 300, 3)
+
+
+@pytest.mark.parametrize("replicas", [2.0], indirect=True)
+def test_a_replica_added_behind_the_name_gets_calls_within_the_connection_age(
+    replicas,
+) -> None:
+    """The client holds its connections; only the resolver's max connection age (GOAWAY,
+    then a fresh DNS answer) brings the new replica in. Measured here: within a few seconds
+    of a 2 s age (the client re-resolves at most every 5 s)."""
+    port = replicas[0].port
+    with LoopbackDns() as dns:
+        dns.set("image-resolver-headless.test", HOSTS[:2])
+        target = dns.target("image-resolver-headless.test", port)
+        with ImageResolverClient(target, timeout=5) as client:
+            assert set(_spread(client, 60)) == {domain(1), domain(2)}
+            dns.set("image-resolver-headless.test", HOSTS)
+            added = time.monotonic()
+            while domain(3) not in _spread(client, 10):
+                assert time.monotonic() - added < 20, "the new replica never got a call"
+                time.sleep(0.1)
+            took = time.monotonic() - added
+            print(f"new replica's first call {took:.1f} s after its DNS record")
+            assert took < 20
 
 
 def test_an_unknown_load_balancing_policy_is_refused() -> None:

@@ -305,3 +305,64 @@ def test_the_published_upload_policy_is_the_one_enforced(start_resolver) -> None
             with pytest.raises(grpc.RpcError) as too_many:
                 stub.BatchResolveImageUrls(pb.BatchResolveImageUrlsRequest(images=refs), timeout=5)
             assert too_many.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_verify_upload_refuses_bytes_that_are_not_the_declared_image(
+    start_resolver, local_aws
+) -> None:
+    """HTML declared image/png attached fine before: the type header is the uploader's word.
+    The first bytes (a ranged GET) must be the type's signature."""
+    server = start_resolver()
+    html = b"<html><script>alert(1)</script></html>"
+    with ImageResolverClient(server.target) as client:
+        form = client.create_upload_url("user-42", "image/png", len(html))
+        assert _post_form(form.url, form.fields, html, "image/png") in (200, 201, 204)
+        with pytest.raises(ResolverCallError) as caught:
+            client.verify_upload("user-42", form.key)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.field == "key"
+    assert caught.value.message.endswith("bytes are not image/png")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "ext"),
+    [
+        ("image/jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 20, "jpg"),
+        ("image/gif", b"GIF89a" + b"\x00" * 20, "gif"),
+        ("image/webp", b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 8, "webp"),
+    ],
+)
+def test_verify_upload_accepts_each_types_signature(
+    start_resolver, local_aws, content_type: str, body: bytes, ext: str
+) -> None:
+    key = f"uploads/wishlist/user-42/signature01.{ext}"
+    local_aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body, ContentType=content_type)
+    server = start_resolver()
+    with ImageResolverClient(server.target) as client:
+        found = client.verify_upload("user-42", key)
+    assert (found.content_type, found.size_bytes) == (content_type, len(body))
+
+
+def test_a_403_on_head_is_not_uploaded_not_internal(caplog) -> None:
+    """Without s3:ListBucket, S3 answers a HEAD of a missing key with 403 (moto applies no
+    IAM, so only a stub shows it): it was INTERNAL, so the API said resolver_unavailable."""
+    from botocore.exceptions import ClientError
+
+    from image_resolver.errors import NotFound
+    from image_resolver.s3.uploads import UploadFormIssuer
+    from tests.server.s3.test_uploads import s3_client
+
+    class Denying:
+        def __init__(self) -> None:
+            self.real = s3_client()
+
+        def __getattr__(self, name: str):
+            return getattr(self.real, name)
+
+        def head_object(self, **_: object):
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    issuer = UploadFormIssuer(s3_client=Denying(), bucket="wishlist-images")
+    with pytest.raises(NotFound, match="may not read it"):
+        issuer.verify("user-42", "uploads/wishlist/user-42/abc.png")
+    assert "s3:ListBucket" in caplog.text

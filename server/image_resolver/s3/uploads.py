@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 import uuid
@@ -32,12 +33,35 @@ from wishlist_runtime import values
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # Only types browsers render as images without running code (no SVG).
 CONTENT_TYPE_EXTENSIONS = MappingProxyType(
     {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 )
 _NEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# What each type's bytes begin with (its file signature); a ranged GET reads this many.
+SNIFF_BYTES = 12
+
+
+def _is_image_of(content_type: str, head: bytes) -> bool:
+    if content_type == "image/png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if content_type == "image/jpeg":
+        return head.startswith(b"\xff\xd8\xff")
+    if content_type == "image/gif":
+        return head[:6] in (b"GIF87a", b"GIF89a")
+    if content_type == "image/webp":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    return False
+
+
+# S3 answers a HEAD of a missing key with 403 when the caller may not list the bucket:
+# the deploy templates grant s3:ListBucket on the prefix, so a 403 here means a grant is
+# missing, or the object is not ours to read. Either way nothing usable was uploaded.
+_MISSING = ("404", "NoSuchKey", "NotFound")
+_DENIED = ("403", "AccessDenied", "Forbidden")
 _POST_EXPIRES_MAX = 7 * 24 * 3600
 
 
@@ -165,8 +189,17 @@ class UploadFormIssuer:
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _MISSING:
                 raise NotFound("no object has been uploaded under this key") from None
+            if code in _DENIED:
+                log.warning(
+                    "S3 refused a HEAD of an upload key (403): not uploaded, or the "
+                    "resolver's role lacks s3:ListBucket/s3:GetObject on the prefix"
+                )
+                raise NotFound(
+                    "no object has been uploaded under this key (or the resolver may not read it)"
+                ) from None
             raise
         size = int(head.get("ContentLength", 0))
         content_type = str(head.get("ContentType", "")).lower()
@@ -176,7 +209,15 @@ class UploadFormIssuer:
             )
         if CONTENT_TYPE_EXTENSIONS.get(content_type) != ext:
             raise UploadRequestError("key", "the uploaded object's content type does not match")
+        if not _is_image_of(content_type, self._first_bytes(key)):
+            raise UploadRequestError("key", f"the uploaded object's bytes are not {content_type}")
         return UploadedObject(key, content_type, size, str(head.get("ETag", "")).strip('"'))
+
+    def _first_bytes(self, key: str) -> bytes:
+        """The object's signature: a ranged GET, so a 10 MB upload costs 12 bytes."""
+        got = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{SNIFF_BYTES - 1}")
+        with got["Body"] as body:
+            return bytes(body.read(SNIFF_BYTES))
 
     def _validate(self, user_id: Any, content_type: Any, content_length: Any) -> str:
         values.key_safe_user_id(user_id)

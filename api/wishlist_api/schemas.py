@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from wishlist_api.images import ImageStatus
 from wishlist_api.models import MAX_KEY_CHARS, MAX_TITLE_CHARS
+from wishlist_runtime.values import has_invisible
 
 # The wire bound of CreateUploadUrl's int64 content_length. Which types and sizes are
 # accepted is image-resolver's rule (GetUploadPolicy); it refuses the rest naming the field.
@@ -19,12 +20,15 @@ MAX_CONTENT_TYPE_CHARS = 255  # RFC 6838: type and subtype are at most 127 chara
 
 
 def _clean_title(value: str) -> str:
-    """Printable text only: control characters and lone surrogates would break storage."""
+    """Shown text: the keys' rule (values.has_invisible: no control, format, bidi or
+    zero-width character), and no lone surrogate, which would break storage."""
     value = value.strip()
     if not value:
         raise ValueError("must not be blank")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ValueError("must not contain control characters or unpaired surrogates")
+    if has_invisible(value) or any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise ValueError(
+            "must not contain control, invisible or bidi characters, or unpaired surrogates"
+        )
     return value
 
 

@@ -15,6 +15,7 @@ types: the values stay ints and strs on the wire, in stores and in the database.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -103,6 +104,21 @@ def key_safe_user_id(value: object, field: str = "user_id") -> str:
             f"must be 1-{MAX_USER_ID_CHARS} characters of A-Z, a-z, 0-9, '_', '-'",
         )
     return value
+
+
+# Characters that are invisible or reorder text (bidi overrides, zero-width spaces, soft
+# hyphens, BOM, line/paragraph separators): a key or a title holding one displays as
+# another (Trojan Source). Emoji joined by U+200D are refused with them: the price of one rule.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_invisible(text: str) -> bool:
+    """True if `text` holds a format, control or line/paragraph-separator character."""
+    if text.isascii():
+        return _ASCII_CONTROL.search(text) is not None
+    category = unicodedata.category
+    return any(category(char) in INVISIBLE_CATEGORIES for char in text)
 
 
 def _printable_within(value: str) -> bool:

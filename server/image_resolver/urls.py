@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sys
-import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -17,7 +16,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from image_resolver.errors import FieldError
 from image_resolver.memo import ByteBoundedMemo
 from image_resolver.s3.endpoint import DNS_SUFFIXES, REGION, s3_endpoint
-from wishlist_runtime.values import MAX_KEY_BYTES, key_prefix
+from wishlist_runtime.values import MAX_KEY_BYTES, has_invisible, key_prefix
 
 # One quoting rule for CDN URLs, S3 URLs and invalidation paths: botocore quotes S3
 # keys with safe="/~", so all three spell the same key the same way.
@@ -32,9 +31,6 @@ PARSE_CACHE_BYTES = 8 * 1024 * 1024
 # another match, and skipping it makes the match (run on every key) ~35% cheaper.
 _PLAIN_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9_.~-]++"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Characters that are invisible or reorder text (bidi overrides, zero-width spaces, soft
-# hyphens, BOM, line/paragraph separators): a key holding one displays as another name.
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 # Every S3 endpoint spelling we have stored: legacy global, s3-REGION, s3.REGION,
 # dualstack, FIPS, accelerate, website and external-1, with optional virtual-host bucket;
 # regions and DNS suffixes are the endpoint rule's (s3/endpoint.py), so every URL it
@@ -267,14 +263,6 @@ def _parsed_size(ref: str, version: str, parsed: ParsedRef) -> int:
     """What one memo entry keeps alive: five strings plus ~200 bytes of containers."""
     strings = (ref, version, *parsed)
     return 200 + sum(sys.getsizeof(s) for s in strings)
-
-
-def has_invisible(text: str) -> bool:
-    """True if `text` holds a format, control or line/paragraph-separator character."""
-    if text.isascii():
-        return _CONTROL.search(text) is not None
-    category = unicodedata.category
-    return any(category(char) in _INVISIBLE_CATEGORIES for char in text)
 
 
 def check_version(version: str) -> str:

@@ -606,3 +606,26 @@ def test_api_refuses_to_start_on_an_unmigrated_database(
     settings = api_settings(f"sqlite:///{tmp_path}/empty-{uuid.uuid4().hex}.db", resolver.target)
     with pytest.raises(RuntimeError, match="did not start"):
         BackgroundApi(create_app(settings), log_level="critical").start()
+
+
+@pytest.mark.parametrize(
+    "char",
+    ["\u202e", "\u2066", "\u200b", "\u200d", "\u00ad", "\ufeff", "\u2028", "\u2029"],
+    ids=["RLO", "LRI", "ZWSP", "ZWJ", "SHY", "BOM", "LS", "PS"],
+)
+def test_titles_refuse_what_keys_refuse(http: httpx.Client, user: str, char: str) -> None:
+    """Bidi overrides and zero-width characters were accepted in titles while keys refused
+    them: a title shown in the gallery could read as another. One rule for both now."""
+    from wishlist_runtime.values import has_invisible
+
+    assert has_invisible(f"Castle{char}Tower")  # the keys' rule refuses it
+    resp = http.post("/api/wishlist", json={"title": f"Castle{char}Tower"}, headers=bearer(user))
+    error = assert_error(resp, 422, "validation_failed")
+    assert error["details"][0]["field"] == "body.title"  # type: ignore[index]
+    assert char not in resp.text
+
+
+def test_titles_keep_accents_and_plain_emoji(http: httpx.Client, user: str) -> None:
+    resp = http.post("/api/wishlist", json={"title": "Café Corner 🏰 Ü"}, headers=bearer(user))
+    assert resp.status_code == 201
+    assert resp.json()["title"] == "Café Corner 🏰 Ü"

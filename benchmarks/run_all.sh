@@ -14,11 +14,13 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 if [ "${SMOKE:-0}" = 1 ]; then
   resolver=(--calls 100 --rounds 1); kinds=(--seconds 0.3 --clients 2 --rounds 1)
   presign=(--keys 300 --repeat 1); logs=(--lines 2000 --repeat 1); api=(--requests 30 --warmup 10)
-  ab=(--rounds 1)
+  ab=(--rounds 1); replicas=(--seconds 0.5 --rounds 1 --clients 2)
 elif [ "${FULL:-0}" = 1 ]; then
   resolver=(--calls 6000); kinds=(); presign=(); logs=(--lines 1000000); api=(); ab=()
+  replicas=(--seconds 5 --rounds 5)
 else
   resolver=(--calls 3000); kinds=(); presign=(); logs=(--lines 200000); api=(); ab=(--rounds 2)
+  replicas=()
 fi
 echo; echo "## resolver vs echo RPC"; $py benchmarks/bench_resolver.py "${resolver[@]}"
 echo; echo "## batch handler per key, this tree vs the revision before issue 16's changes"
@@ -29,3 +31,5 @@ echo; echo "## presigned fallback vs botocore"; $py benchmarks/bench_presign.py 
 echo; echo "## access-log report vs gunzip and GoAccess, one file and many"; $py benchmarks/bench_access_logs.py "${logs[@]}"
 echo; echo "## wishlist API page of 50, images on vs off"
 $py benchmarks/bench_wishlist_api.py "${api[@]}"
+echo; echo "## throughput with one and two resolver replicas, same client load"
+$py benchmarks/bench_replicas.py "${replicas[@]}"

@@ -140,29 +140,26 @@ async def _invalid_value(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_failed", "request is not valid", details)
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    # Class names only: driver messages can carry host names and SQL.
-    cause = type(getattr(exc, "orig", None) or exc).__name__
-    log.warning("database unavailable: %s", cause, extra={"path": request.url.path})
-    return error_response(
-        503,
-        "database_unavailable",
-        "the database is unavailable; retry later",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+def _database_failed(level: int, code: str, message: str) -> Any:
+    """A handler answering 503 `code` with Retry-After; the log names the driver error's
+    class only (its message can carry host names and SQL)."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        log.log(level, "%s: %s", code, cause, extra={"path": request.url.path})
+        return error_response(503, code, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    return handle
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """Any other driver error (a corrupt file, a table gone): the database's fault, never
-    the client's, so 503, not 500; a client's mistakes are refused before any query."""
-    cause = type(getattr(exc, "orig", None) or exc).__name__
-    log.error("database error: %s", cause, extra={"path": request.url.path})
-    return error_response(
-        503,
-        "database_error",
-        "the database failed; retry later",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+_database_unavailable = _database_failed(
+    logging.WARNING, "database_unavailable", "the database is unavailable; retry later"
+)
+# Any other driver error (a corrupt file, a table gone): the database's fault, never the
+# client's, so 503, not 500; a client's mistakes are refused before any query.
+_database_error = _database_failed(
+    logging.ERROR, "database_error", "the database failed; retry later"
+)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -219,47 +219,16 @@ def test_a_jwks_outage_is_a_fast_503_with_retry_after_not_a_401(
     assert jwks.fetches == 1
 
 
-def test_concurrent_requests_during_a_jwks_outage_all_fail_within_one_timeout(
-    env_api: Callable[..., BackgroundApi], monkeypatch: pytest.MonkeyPatch
+def _eight_at_once_all_fail_fast(
+    env_api: Callable[..., BackgroundApi], monkeypatch: pytest.MonkeyPatch, jwks: _JwksServer
 ) -> None:
-    """PyJWT fetches under a lock and remembers no failure: without the API's own memory
-    of the outage, the 8th of 8 waiting requests took 8 timeouts."""
+    """8 concurrent signed-in requests against `jwks` with a 1 s timeout: each a 503
+    within 3 s, and one fetch for all of them."""
     key = _private_key()
-    jwks = _JwksServer({"keys": [_jwk(key)]}, delay=12.0)
     monkeypatch.setenv("JWT_JWKS_TIMEOUT_SECONDS", "1")
     token = _rs256(key, "u-jwks", kid="k-1")
 
-    def one() -> tuple[httpx.Response, float]:
-        started = time.monotonic()
-        resp = httpx.get(
-            f"{api.url}/api/wishlist", headers={"Authorization": f"Bearer {token}"}, timeout=20
-        )
-        return resp, time.monotonic() - started
-
-    try:
-        api = env_api(JWT_JWKS_URL=jwks.url)
-        with ThreadPoolExecutor(8) as pool:
-            results = list(pool.map(lambda _: one(), range(8)))
-    finally:
-        jwks.close()
-    for resp, elapsed in results:
-        assert_error(resp, 503, "auth_unavailable")
-        assert elapsed < 3.0, [round(e, 2) for _, e in results]
-    assert jwks.fetches == 1
-
-
-def test_a_dripping_jwks_is_bounded_as_a_whole_fetch(
-    env_api: Callable[..., BackgroundApi], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One byte every 0.5 s never trips a 1 s per-read timeout: measured before the fix, 32
-    signed-in requests against a 2 s drip waited over 40 s. The whole fetch is bounded, and
-    a request queued behind it waits at most one timeout."""
-    key = _private_key()
-    jwks = _JwksServer({"keys": [_jwk(key)]}, drip=0.5)
-    monkeypatch.setenv("JWT_JWKS_TIMEOUT_SECONDS", "1")
-    token = _rs256(key, "u-jwks", kid="k-1")
-
-    def one() -> tuple[httpx.Response, float]:
+    def one(_: int) -> tuple[httpx.Response, float]:
         started = time.monotonic()
         resp = httpx.get(
             f"{api.url}/api/wishlist", headers={"Authorization": f"Bearer {token}"}, timeout=30
@@ -269,13 +238,32 @@ def test_a_dripping_jwks_is_bounded_as_a_whole_fetch(
     try:
         api = env_api(JWT_JWKS_URL=jwks.url)
         with ThreadPoolExecutor(8) as pool:
-            results = list(pool.map(lambda _: one(), range(8)))
+            results = list(pool.map(one, range(8)))
     finally:
         jwks.close()
     for resp, elapsed in results:
         assert_error(resp, 503, "auth_unavailable")
         assert elapsed < 3.0, [round(e, 2) for _, e in results]
     assert jwks.fetches == 1
+
+
+def test_concurrent_requests_during_a_jwks_outage_all_fail_within_one_timeout(
+    env_api: Callable[..., BackgroundApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyJWT fetches under a lock and remembers no failure: without the API's own memory
+    of the outage, the 8th of 8 waiting requests took 8 timeouts."""
+    jwks = _JwksServer({"keys": [_jwk(_private_key())]}, delay=12.0)
+    _eight_at_once_all_fail_fast(env_api, monkeypatch, jwks)
+
+
+def test_a_dripping_jwks_is_bounded_as_a_whole_fetch(
+    env_api: Callable[..., BackgroundApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One byte every 0.5 s never trips a 1 s per-read timeout: before the fix, 8 requests
+    took 32 s. The whole fetch is bounded, and a request queued behind it waits at most
+    one timeout."""
+    jwks = _JwksServer({"keys": [_jwk(_private_key())]}, drip=0.5)
+    _eight_at_once_all_fail_fast(env_api, monkeypatch, jwks)
 
 
 def test_jwks_timeout_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

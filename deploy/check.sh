@@ -52,6 +52,11 @@ terraform_checks() {
     terraform init -backend=false -input=false -no-color >"$work/init.log" 2>&1 || { cat "$work/init.log"; exit 1; }
     terraform validate -no-color
     terraform test -no-color
+    # The README's adoption import blocks parse and validate (that every address exists and
+    # every bucket setting is listed is tests/deploy/test_adoption.py's job: validate skips it).
+    cp "$root/deploy/terraform/imports.tf.example" imports.tf
+    terraform validate -no-color >/dev/null || { echo "imports.tf.example does not validate" >&2; terraform validate -no-color; exit 1; }
+    rm imports.tf
   ) || rc=1
   rm -rf "$work"
   return $rc

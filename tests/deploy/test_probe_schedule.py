@@ -177,6 +177,13 @@ def test_each_probe_role_writes_only_its_clusters_region(
     cfn: dict[str, Any], probe_cfn: dict[str, Any]
 ) -> None:
     oidc = _example_oidc()
+    # The region comes from the EKS issuer; the parameters only accept EKS issuers.
+    for template in (cfn, probe_cfn):
+        pattern = template["Parameters"]["EksOidcProviderArn"]["AllowedPattern"]
+        assert re.fullmatch(pattern, oidc)
+        assert not re.fullmatch(
+            pattern, "arn:aws:iam::123456789012:oidc-provider/token.example.com"
+        )
     params = {"EksOidcProviderArn": oidc, "LogsBucket.Arn": "arn:aws:s3:::lego-moc-cloudfront-logs",
               "AWS::Partition": "aws", "ResultsBucket": "lego-moc-cloudfront-logs"}  # fmt: skip
     for template in (cfn, probe_cfn):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lints and scans everything under deploy/ plus both Dockerfiles (server/, api/), offline.
+# Lints and scans everything under deploy/ plus the root Dockerfile (one target per deployable), offline.
 #   deploy/check.sh [VENV_BIN_DIR]
 # Tools: cfn-lint, hadolint (from VENV_BIN_DIR if given, else PATH); checkov in its own venv;
 # terraform (fmt, init, validate, test with a mocked provider) when it is installed.
@@ -22,8 +22,8 @@ done
 step "cfn-lint deploy/cloudformation"
 cfn-lint deploy/cloudformation/*.yaml || fail=1
 
-step "hadolint server/Dockerfile api/Dockerfile"
-hadolint server/Dockerfile api/Dockerfile || fail=1
+step "hadolint Dockerfile"
+hadolint Dockerfile || fail=1
 
 # Terraform: the engine, not only linters. `terraform test` plans the module with a mocked aws
 # provider (deploy/terraform/tests/*.tftest.hcl); only the provider schema is needed, taken from a
@@ -52,6 +52,11 @@ terraform_checks() {
     terraform init -backend=false -input=false -no-color >"$work/init.log" 2>&1 || { cat "$work/init.log"; exit 1; }
     terraform validate -no-color
     terraform test -no-color
+    # The README's adoption import blocks parse and validate (that every address exists and
+    # every bucket setting is listed is tests/deploy/test_adoption.py's job: validate skips it).
+    cp "$root/deploy/terraform/imports.tf.example" imports.tf
+    terraform validate -no-color >/dev/null || { echo "imports.tf.example does not validate" >&2; terraform validate -no-color; exit 1; }
+    rm imports.tf
   ) || rc=1
   rm -rf "$work"
   return $rc
@@ -102,9 +107,9 @@ checkov --quiet --compact --skip-download \
   --directory deploy/kubernetes || fail=1
 
 # Separate run: checkov drops --file targets when --directory targets are also given.
-step "checkov (dockerfiles)"
+step "checkov (Dockerfile)"
 checkov --quiet --compact --skip-download --framework dockerfile \
-  --file server/Dockerfile --file api/Dockerfile || fail=1
+  --file Dockerfile || fail=1
 
 if [[ $fail -ne 0 ]]; then
   echo "deploy checks FAILED" >&2

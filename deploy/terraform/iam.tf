@@ -20,10 +20,11 @@ data "aws_iam_policy_document" "image_resolver" {
     }
   }
 
+  # Only what the service calls: CreateInvalidation (it never polls GetInvalidation).
   statement {
     sid       = "InvalidateThisDistribution"
     effect    = "Allow"
-    actions   = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"]
+    actions   = ["cloudfront:CreateInvalidation"]
     resources = [aws_cloudfront_distribution.images.arn]
   }
 }
@@ -36,6 +37,7 @@ resource "aws_iam_policy" "image_resolver" {
 }
 
 locals {
+  # oidc.eks.REGION.amazonaws.com/id/ID (var.eks_oidc_provider_arn's validation).
   oidc_issuer = var.eks_oidc_provider_arn == "" ? "" : split("oidc-provider/", var.eks_oidc_provider_arn)[1]
 }
 
@@ -64,7 +66,8 @@ data "aws_iam_policy_document" "image_resolver_trust" {
 }
 
 resource "aws_iam_role" "image_resolver" {
-  count              = var.eks_oidc_provider_arn == "" ? 0 : 1
+  count = var.eks_oidc_provider_arn == "" ? 0 : 1
+  # The name deploy/kubernetes/image-resolver/serviceaccount.yaml annotates (name = wishlist-image-cdn).
   name               = "${var.name}-image-resolver"
   description        = "IRSA role for the image-resolver service account."
   assume_role_policy = data.aws_iam_policy_document.image_resolver_trust[0].json

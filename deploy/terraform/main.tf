@@ -86,8 +86,10 @@ resource "aws_cloudfront_cache_policy" "images" {
   min_ttl     = 0
 
   parameters_in_cache_key_and_forwarded_to_origin {
-    enable_accept_encoding_gzip   = true
-    enable_accept_encoding_brotli = true
+    # Images are already compressed (CloudFront does not compress image types): an
+    # Accept-Encoding in the key would only split each image into several cache entries.
+    enable_accept_encoding_gzip   = false
+    enable_accept_encoding_brotli = false
 
     query_strings_config {
       query_string_behavior = "whitelist"
@@ -148,8 +150,27 @@ resource "aws_cloudfront_response_headers_policy" "images" {
   }
 }
 
+# Every path outside /uploads/wishlist/* (the default behaviour, / included) gets 404 here, at
+# the edge: such a request never reaches S3, where the distribution may list the bucket (s3.tf).
+# The same code is in deploy/cloudformation/image-cdn.yaml (a test compares them and runs them).
+resource "aws_cloudfront_function" "not_found" {
+  name    = "${var.name}-not-found"
+  runtime = "cloudfront-js-2.0"
+  comment = "404 for every path outside /uploads/wishlist/ (no request there reaches S3)"
+  publish = true
+  code    = <<-EOT
+    function handler(event) {
+      return {
+        statusCode: 404,
+        statusDescription: 'Not Found',
+        headers: {'cache-control': {value: 'max-age=300'}}
+      };
+    }
+  EOT
+}
+
 resource "aws_cloudfront_distribution" "images" {
-  #checkov:skip=CKV_AWS_174:minimum_protocol_version is TLSv1.2_2025 whenever a certificate is given; the default *.cloudfront.net certificate only accepts TLSv1.
+  #checkov:skip=CKV_AWS_174:minimum_protocol_version is TLSv1.2_2021 whenever a certificate is given; the default *.cloudfront.net certificate has the fixed TLSv1 policy (TLS 1.0/1.1 accepted), documented at var.acm_certificate_arn and in deploy/README.md.
   #checkov:skip=CKV_AWS_305:Image CDN, not a website; there is no index document to serve at /.
   #checkov:skip=CKV_AWS_310:Single-region S3 origin; origin failover needs a replicated bucket, out of scope.
   #checkov:skip=CKV_AWS_374:Global audience; geo restriction is a Risk 3 response, not a default.
@@ -182,31 +203,37 @@ resource "aws_cloudfront_distribution" "images" {
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
-    compress                   = true
+    compress                   = false
     cache_policy_id            = aws_cloudfront_cache_policy.images.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.images.id
   }
 
-  # CloudFront requires a default behaviour. The bucket policy only lets CloudFront read
-  # uploads/wishlist/*, so any other path gets 403 from S3 (cached for 10 s below).
+  # CloudFront requires a default behaviour: every path outside /uploads/wishlist/*, and /.
+  # The not_found function answers all of them 404 at the viewer-request stage, so none
+  # reaches S3 (where the distribution may list the bucket).
   default_cache_behavior {
     target_origin_id           = "wishlist-uploads"
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = ["GET", "HEAD"]
     cached_methods             = ["GET", "HEAD"]
-    compress                   = true
+    compress                   = false
     cache_policy_id            = aws_cloudfront_cache_policy.images.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.images.id
+
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.not_found.arn
+    }
   }
 
-  # The bucket policy grants the distribution s3:ListBucket on uploads/wishlist/, so a missing
-  # image is a 404 from S3, cached 5 minutes (the story's negative caching).
+  # The bucket policy grants the distribution s3:ListBucket, so a missing image is a 404 from
+  # S3, cached 5 minutes (the story's negative caching).
   custom_error_response {
     error_code            = 404
     error_caching_min_ttl = 300
   }
 
-  # 403 now means a broken OAC or bucket policy (or a path outside uploads/wishlist/). Keep it
+  # 403 now means a broken OAC or bucket policy (paths outside the prefix are 404). Keep it
   # short so a repaired bucket policy (Risk 4) takes effect within the 5-minute rollback target.
   custom_error_response {
     error_code            = 403
@@ -228,6 +255,8 @@ resource "aws_cloudfront_distribution" "images" {
     }
   }
 
+  # Without acm_certificate_arn: *.cloudfront.net, whose policy is fixed at TLSv1 (viewers may
+  # use TLS 1.0/1.1). A custom domain with an ACM certificate gets minimum_protocol_version.
   viewer_certificate {
     cloudfront_default_certificate = !local.has_certificate
     acm_certificate_arn            = local.has_certificate ? var.acm_certificate_arn : null

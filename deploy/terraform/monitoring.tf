@@ -47,9 +47,10 @@ resource "aws_budgets_budget" "cloudfront" {
   limit_unit   = "USD"
   tags         = var.tags
 
+  # CloudFront's additional metrics (CacheHitRate, OriginLatency) are billed by CloudWatch.
   cost_filter {
     name   = "Service"
-    values = ["Amazon CloudFront"]
+    values = ["Amazon CloudFront", "AmazonCloudWatch"]
   }
 
   # 80 % actual: time to look; 100 % forecast: the month is heading over; 100 % actual: it is over.
@@ -74,7 +75,8 @@ locals {
   ]
 
   # One alarm per failure that matters. 5xx: the origin or CloudFront itself fails (Risk 4).
-  # 4xx: a broken OAC or bucket policy answers 403 (misses are 404, so 4xx stays low normally).
+  # 4xx: a broken OAC or bucket policy answers 403 (misses and paths outside the prefix are
+  # 404, so 4xx stays low normally).
   # CacheHitRate (AC14) and OriginLatency come from the monitoring subscription below.
   cloudfront_alarms = {
     "5xx" = {

@@ -53,6 +53,11 @@ output "access_log_suffix_path" {
   value       = local.access_log_suffix_path
 }
 
+output "alarm_prefix" {
+  description = "Name prefix of this module's alarms -> alarm_prefix in the gates file (gates.toml)"
+  value       = "${var.name}-cloudfront-"
+}
+
 output "alert_topic_arn" {
   description = "SNS topic for budget and CloudFront alarms"
   value       = local.alert_topic_arn

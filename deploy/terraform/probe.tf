@@ -1,49 +1,119 @@
-# The scheduled probe (AC14 evidence) and the policies the gated rollout needs. The policies
-# always exist (the Kubernetes CronJob's IRSA role and the operator attach them); the
-# scheduler, cluster and task only when var.probe is set.
+# The probe CronJob's IAM (AC14 evidence) and the policy the gated rollout needs.
+#
+# The CronJob (deploy/kubernetes/image-ops) runs as image-probe in each cluster and writes
+# s3://<logs bucket>/probe/<cluster region>/latest.json. Each cluster's role may write only its
+# own region's prefix, so one region cannot overwrite another's results. The resolver's cluster
+# (var.eks_oidc_provider_arn) gets a role named <name>-image-probe; more clusters
+# (var.probe_clusters) get <name>-image-probe-<region>, like cloudformation/image-probe.yaml.
+# The Fargate variant is gone: it could not reach the resolver safely (deploy/README.md "Probe").
 
 locals {
-  region             = data.aws_region.current.name
-  probe_on           = var.probe != null
-  probe_results_url  = "s3://${var.logs_bucket_name}/probe/${local.region}/latest.json"
-  probe_task_family  = "${var.name}-probe"
-  probe_results_keys = "arn:${local.partition}:s3:::${var.logs_bucket_name}/probe/*"
-}
-
-data "aws_iam_policy_document" "probe_results" {
-  statement {
-    sid       = "WriteProbeResults"
-    effect    = "Allow"
-    actions   = ["s3:PutObject"]
-    resources = [local.probe_results_keys]
+  # The region is the one in the EKS OIDC issuer: oidc.eks.REGION.amazonaws.com/id/ID.
+  probe_roles = merge(
+    var.eks_oidc_provider_arn == "" ? {} : {
+      "${var.name}-image-probe" = {
+        oidc_provider_arn = var.eks_oidc_provider_arn
+        namespace         = var.service_account_namespace
+        service_account   = var.probe_service_account_name
+      }
+    },
+    {
+      for c in var.probe_clusters :
+      "${var.name}-image-probe-${split(".", split("oidc-provider/", c.oidc_provider_arn)[1])[2]}" => c
+    },
+  )
+  probe_role_settings = {
+    for name, c in local.probe_roles : name => merge(c, {
+      issuer = split("oidc-provider/", c.oidc_provider_arn)[1]
+      region = split(".", split("oidc-provider/", c.oidc_provider_arn)[1])[2]
+    })
+  }
+  probe_results_urls = {
+    for name, c in local.probe_role_settings : name => "s3://${var.logs_bucket_name}/probe/${c.region}/latest.json"
   }
 }
 
-resource "aws_iam_policy" "probe_results" {
-  name        = "${var.name}-probe-results"
-  description = "Write probe results, nothing else (the probe task, or an IRSA role of the CronJob)."
-  policy      = data.aws_iam_policy_document.probe_results.json
-  tags        = var.tags
+data "aws_iam_policy_document" "image_probe_trust" {
+  for_each = local.probe_role_settings
+
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [each.value.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${each.value.issuer}:sub"
+      values   = ["system:serviceaccount:${each.value.namespace}:${each.value.service_account}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${each.value.issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "image_probe_write" {
+  for_each = local.probe_role_settings
+
+  statement {
+    sid       = "WriteThisRegionsProbeResults"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::${var.logs_bucket_name}/probe/${each.value.region}/*"]
+  }
+}
+
+resource "aws_iam_role" "image_probe" {
+  for_each = local.probe_role_settings
+
+  name               = each.key
+  description        = "IRSA role of the image-probe CronJob: writes its own region's probe results."
+  assume_role_policy = data.aws_iam_policy_document.image_probe_trust[each.key].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "image_probe" {
+  for_each = local.probe_role_settings
+
+  name   = "write-probe-results"
+  role   = aws_iam_role.image_probe[each.key].id
+  policy = data.aws_iam_policy_document.image_probe_write[each.key].json
 }
 
 data "aws_iam_policy_document" "rollout_gates" {
+  #checkov:skip=CKV_AWS_356:DescribeAlarms with AlarmNamePrefix is authorised against alarm:* (alarm:<prefix>* answers AccessDenied); it only reads alarm states. The S3 statements are scoped.
+  # DescribeAlarms with AlarmNamePrefix is authorised against alarm:*; a policy on
+  # alarm:<prefix>* answers AccessDenied. It reads alarm states only.
   statement {
-    sid       = "ReadCdnAlarms"
+    sid       = "ReadAlarms"
     effect    = "Allow"
     actions   = ["cloudwatch:DescribeAlarms"]
-    resources = ["arn:${local.partition}:cloudwatch:us-east-1:${local.account_id}:alarm:${var.name}-cloudfront-*"]
+    resources = ["*"]
   }
   statement {
-    sid       = "ReadLogsAndProbeResults"
-    effect    = "Allow"
-    actions   = ["s3:GetObject"]
-    resources = ["arn:${local.partition}:s3:::${var.logs_bucket_name}/*"]
+    sid     = "ReadAccessLogsAndProbeResults"
+    effect  = "Allow"
+    actions = ["s3:GetObject"]
+    resources = [
+      "arn:${local.partition}:s3:::${var.logs_bucket_name}/${local.access_log_prefix}*",
+      "arn:${local.partition}:s3:::${var.logs_bucket_name}/probe/*",
+    ]
   }
   statement {
-    sid       = "ListLogs"
+    sid       = "ListAccessLogsAndProbeResults"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
     resources = ["arn:${local.partition}:s3:::${var.logs_bucket_name}"]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.access_log_prefix}*", "probe/*"]
+    }
   }
 }
 
@@ -54,188 +124,24 @@ resource "aws_iam_policy" "rollout_gates" {
   tags        = var.tags
 }
 
-resource "aws_ecs_cluster" "probe" {
-  count = local.probe_on ? 1 : 0
-  name  = "${var.name}-probe"
-  tags  = var.tags
-
-  setting {
-    name  = "containerInsights"
-    value = "enabled"
-  }
-}
-
-resource "aws_cloudwatch_log_group" "probe" {
-  #checkov:skip=CKV_AWS_158:Probe output is timings of public images; the service-owned key is enough.
-  #checkov:skip=CKV_AWS_338:Probe logs are a debugging aid; results live in S3 and Prometheus.
-  count             = local.probe_on ? 1 : 0
-  name              = "/ecs/${var.name}-probe"
-  retention_in_days = var.probe.log_retention_days
-  tags              = var.tags
-}
-
-# Who may assume the probe's roles: ECS tasks (execution and task roles) and the scheduler,
-# each only on behalf of this account.
-data "aws_iam_policy_document" "probe_trust" {
-  for_each = toset(["ecs-tasks.amazonaws.com", "scheduler.amazonaws.com"])
-
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = [each.key]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "probe_execution" {
-  count              = local.probe_on ? 1 : 0
-  name               = "${var.name}-probe-execution"
-  description        = "Pull the image and write the probe's log stream."
-  assume_role_policy = data.aws_iam_policy_document.probe_trust["ecs-tasks.amazonaws.com"].json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "probe_execution" {
-  count      = local.probe_on ? 1 : 0
-  role       = aws_iam_role.probe_execution[0].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-}
-
-resource "aws_iam_role" "probe_task" {
-  count              = local.probe_on ? 1 : 0
-  name               = "${var.name}-probe-task"
-  description        = "The probe task itself: writes its results."
-  assume_role_policy = data.aws_iam_policy_document.probe_trust["ecs-tasks.amazonaws.com"].json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "probe_task" {
-  count      = local.probe_on ? 1 : 0
-  role       = aws_iam_role.probe_task[0].name
-  policy_arn = aws_iam_policy.probe_results.arn
-}
-
-resource "aws_ecs_task_definition" "probe" {
-  count                    = local.probe_on ? 1 : 0
-  family                   = local.probe_task_family
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = "256"
-  memory                   = "512"
-  execution_role_arn       = aws_iam_role.probe_execution[0].arn
-  task_role_arn            = aws_iam_role.probe_task[0].arn
-  tags                     = var.tags
-  container_definitions = jsonencode([{
-    name                   = "probe"
-    image                  = var.probe.image
-    essential              = true
-    readonlyRootFilesystem = true
-    user                   = "10001:10001"
-    command = concat(
-      ["probe", "--target", var.probe.resolver_target, "--users", "20", "--instance", local.region,
-      "--json-out", local.probe_results_url],
-      flatten([for key in var.probe.keys : ["--key", key]]),
-    )
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.probe[0].name
-        awslogs-region        = local.region
-        awslogs-stream-prefix = "probe"
-      }
-    }
-  }])
-}
-
-data "aws_iam_policy_document" "scheduler_run_probe" {
-  count = local.probe_on ? 1 : 0
-
-  statement {
-    sid       = "RunProbeTask"
-    effect    = "Allow"
-    actions   = ["ecs:RunTask"]
-    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${local.probe_task_family}:*"]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.probe[0].arn]
-    }
-  }
-  statement {
-    sid       = "PassProbeRoles"
-    effect    = "Allow"
-    actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.probe_execution[0].arn, aws_iam_role.probe_task[0].arn]
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "probe_scheduler" {
-  count              = local.probe_on ? 1 : 0
-  name               = "${var.name}-probe-scheduler"
-  description        = "EventBridge Scheduler starts the probe task, nothing else."
-  assume_role_policy = data.aws_iam_policy_document.probe_trust["scheduler.amazonaws.com"].json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "probe_scheduler" {
-  count  = local.probe_on ? 1 : 0
-  name   = "run-probe-task"
-  role   = aws_iam_role.probe_scheduler[0].id
-  policy = data.aws_iam_policy_document.scheduler_run_probe[0].json
-}
-
-resource "aws_scheduler_schedule" "probe" {
-  #checkov:skip=CKV_AWS_297:The schedule's input is a task definition ARN and subnet ids, no secrets; the AWS-owned key is enough.
-  count               = local.probe_on ? 1 : 0
-  name                = "${var.name}-probe"
-  description         = "image-ops probe (AC14 evidence for rollout advance)"
-  schedule_expression = var.probe.schedule
-
-  flexible_time_window {
-    mode = "OFF"
-  }
-
-  target {
-    arn      = aws_ecs_cluster.probe[0].arn
-    role_arn = aws_iam_role.probe_scheduler[0].arn
-
-    retry_policy {
-      maximum_retry_attempts = 0
-    }
-
-    ecs_parameters {
-      task_definition_arn = aws_ecs_task_definition.probe[0].arn
-      launch_type         = "FARGATE"
-      task_count          = 1
-
-      network_configuration {
-        subnets          = var.probe.subnet_ids
-        security_groups  = var.probe.security_group_ids
-        assign_public_ip = false
-      }
-    }
-  }
+output "image_probe_role_arn" {
+  description = "IRSA role of the resolver cluster's probe CronJob -> eks.amazonaws.com/role-arn of the image-probe service account"
+  value       = try(aws_iam_role.image_probe["${var.name}-image-probe"].arn, null)
 }
 
 output "probe_results_url" {
-  description = "rollout advance --probe-results (what the scheduled probe writes)."
-  value       = local.probe_results_url
+  description = "What the resolver cluster's probe CronJob writes (PROBE_RESULTS_URL) -> rollout advance --probe-results"
+  value       = try(local.probe_results_urls["${var.name}-image-probe"], null)
 }
 
-output "probe_results_policy_arn" {
-  description = "Attach to an IRSA role for the Kubernetes CronJob (s3:PutObject on probe/*)."
-  value       = aws_iam_policy.probe_results.arn
+output "probe_role_arns" {
+  description = "Every probe CronJob role (the resolver's cluster and var.probe_clusters), by role name"
+  value       = { for name, role in aws_iam_role.image_probe : name => role.arn }
+}
+
+output "probe_results_urls" {
+  description = "What each of those CronJobs writes, by role name"
+  value       = local.probe_results_urls
 }
 
 output "rollout_gates_policy_arn" {

@@ -272,12 +272,16 @@ data "aws_iam_policy_document" "uploads" {
   }
 
   # With s3:ListBucket S3 answers a missing key with 404 instead of 403, so CloudFront caches
-  # the miss for 5 minutes and 403 keeps meaning "access is broken". Listing is limited to
-  # the uploads prefix and to this distribution.
+  # the miss for 5 minutes and 403 keeps meaning "access is broken". No s3:prefix condition:
+  # a GetObject carries no s3:prefix, so such a condition never matches a miss (it stayed
+  # 403). The grant would let a request for / list the bucket, so no such request can reach
+  # S3: every path outside /uploads/wishlist/* (/ included) is answered 404 by the not_found
+  # function on the default behaviour (main.tf), and the uploads behaviour forwards only the
+  # v query string (an object path is never a bucket listing).
   dynamic "statement" {
     for_each = local.use_oac ? [1] : []
     content {
-      sid       = "AllowCloudFrontOacListUploads"
+      sid       = "AllowCloudFrontOacListForNotFound"
       effect    = "Allow"
       actions   = ["s3:ListBucket"]
       resources = [aws_s3_bucket.uploads.arn]
@@ -291,18 +295,13 @@ data "aws_iam_policy_document" "uploads" {
         variable = "AWS:SourceArn"
         values   = [aws_cloudfront_distribution.images.arn]
       }
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["${local.uploads_prefix}*"]
-      }
     }
   }
 
   dynamic "statement" {
     for_each = local.use_oac ? [] : [1]
     content {
-      sid       = "AllowCloudFrontOaiListUploads"
+      sid       = "AllowCloudFrontOaiListForNotFound"
       effect    = "Allow"
       actions   = ["s3:ListBucket"]
       resources = [aws_s3_bucket.uploads.arn]
@@ -310,11 +309,6 @@ data "aws_iam_policy_document" "uploads" {
       principals {
         type        = "AWS"
         identifiers = [aws_cloudfront_origin_access_identity.uploads[0].iam_arn]
-      }
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["${local.uploads_prefix}*"]
       }
     }
   }

@@ -22,7 +22,7 @@ variable "logs_bucket_name" {
 }
 
 variable "legacy_direct_s3_read" {
-  description = "Rollout phases 1-2 only: public-read keeps old S3 URLs working; blocked gives 403 (AC15)."
+  description = "blocked (default, and what terraform.tfvars.example ships): anonymous S3 reads get 403 (AC15). public-read is an explicit, time-limited rollout phase (deploy/README.md) that makes every upload world-readable; it fails in an account with account-level Block Public Access."
   type        = string
   default     = "blocked"
 
@@ -55,7 +55,7 @@ variable "origin_access_mode" {
 }
 
 variable "price_class" {
-  description = "CloudFront price class."
+  description = "CloudFront price class. PriceClass_100 (North America, Europe, Israel) meets the US and EU gates only: Asian viewers are served from US/EU edges, so the Asia p95 < 300 ms gate cannot be met. PriceClass_200 or PriceClass_All meets the Asia gate (deploy/README.md)."
   type        = string
   default     = "PriceClass_100"
 
@@ -66,7 +66,7 @@ variable "price_class" {
 }
 
 variable "acm_certificate_arn" {
-  description = "ACM certificate in us-east-1 for aliases; empty uses the *.cloudfront.net certificate."
+  description = "ACM certificate in us-east-1 for aliases. Empty uses the default *.cloudfront.net certificate, whose security policy is fixed at TLSv1: viewers may negotiate TLS 1.0 and 1.1. With a certificate, minimum_protocol_version applies (TLS 1.2+ only)."
   type        = string
   default     = ""
 }
@@ -120,15 +120,25 @@ variable "log_output_format" {
 }
 
 variable "log_retention_days" {
-  description = "Days before access logs expire."
+  description = "Days before access logs expire (1-3650, as the CloudFormation parameter)."
   type        = number
   default     = 90
+
+  validation {
+    condition     = var.log_retention_days >= 1 && var.log_retention_days <= 3650 && floor(var.log_retention_days) == var.log_retention_days
+    error_message = "log_retention_days: a whole number of days from 1 to 3650."
+  }
 }
 
 variable "monthly_budget_usd" {
-  description = "Monthly CloudFront cost that triggers the budget alert (AC12)."
+  description = "Monthly cost (Amazon CloudFront + AmazonCloudWatch, where the additional metrics are billed) that triggers the budget alert (AC12). The CloudWatch part is the account's."
   type        = number
   default     = 50
+
+  validation {
+    condition     = var.monthly_budget_usd >= 1
+    error_message = "monthly_budget_usd: at least 1."
+  }
 }
 
 variable "alert_email" {
@@ -179,9 +189,14 @@ variable "rollout_table_name" {
 }
 
 variable "eks_oidc_provider_arn" {
-  description = "EKS cluster OIDC provider ARN; when set an IRSA role is created for the pods."
+  description = "The EKS cluster's OIDC provider ARN (oidc.eks.REGION.amazonaws.com/id/ID); when set, IRSA roles are created for the image-resolver pods and the probe CronJob of that cluster (the probe may write only probe/REGION/)."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.eks_oidc_provider_arn == "" || can(regex("^arn:aws:iam::[0-9]{12}:oidc-provider/oidc\\.eks\\.[a-z0-9-]+\\.amazonaws\\.com/id/[0-9A-Za-z]+$", var.eks_oidc_provider_arn))
+    error_message = "eks_oidc_provider_arn: empty, or arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID."
+  }
 }
 
 variable "service_account_namespace" {
@@ -196,31 +211,45 @@ variable "service_account_name" {
   default     = "image-resolver"
 }
 
+variable "probe_service_account_name" {
+  description = "Kubernetes service account of the probe CronJob (deploy/kubernetes/image-ops)."
+  type        = string
+  default     = "image-probe"
+}
+
+variable "probe_clusters" {
+  description = "More EKS clusters running the probe CronJob (the resolver's cluster gets its role from eks_oidc_provider_arn): one per region; each role, <name>-image-probe-<region>, may write only probe/<region>/."
+  type = list(object({
+    oidc_provider_arn = string
+    namespace         = optional(string, "wishlist-image-cdn")
+    service_account   = optional(string, "image-probe")
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for c in var.probe_clusters : can(regex("^arn:aws:iam::[0-9]{12}:oidc-provider/oidc\\.eks\\.[a-z0-9-]+\\.amazonaws\\.com/id/[0-9A-Za-z]+$", c.oidc_provider_arn))])
+    error_message = "probe_clusters: each oidc_provider_arn must be arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID."
+  }
+  validation {
+    condition     = length(distinct([for c in var.probe_clusters : split(".", c.oidc_provider_arn)[2]])) == length(var.probe_clusters)
+    error_message = "probe_clusters: one cluster per region (each region's probe writes probe/<region>/latest.json)."
+  }
+}
+
 variable "tags" {
   description = "Tags for every taggable resource."
   type        = map(string)
   default     = { app = "wishlist-image-cdn" }
 }
 
+# Removed (issue 25), kept only to refuse old settings loudly instead of ignoring them.
 variable "probe" {
-  description = "Scheduled `image-ops probe` (EventBridge Scheduler -> Fargate task) for accounts without a Kubernetes cluster; null = off. Runs in this module's region; other regions: deploy/cloudformation/image-probe.yaml."
-  type = object({
-    image              = string
-    resolver_target    = string
-    keys               = list(string)
-    subnet_ids         = list(string)
-    security_group_ids = list(string)
-    schedule           = optional(string, "rate(5 minutes)")
-    log_retention_days = optional(number, 30)
-  })
-  default = null
+  description = "Removed: the Fargate probe could not reach the resolver safely (deploy/README.md \"Probe\"). Leave unset; run the CronJob (deploy/kubernetes/image-ops) per cluster, with its role from eks_oidc_provider_arn or probe_clusters."
+  type        = any
+  default     = null
 
   validation {
-    condition     = var.probe == null ? true : can(regex("^[a-z0-9.:/_-]+@sha256:[0-9a-f]{64}$", var.probe.image))
-    error_message = "probe.image: pin the image by digest (registry/repo@sha256:...)."
-  }
-  validation {
-    condition     = var.probe == null ? true : length(var.probe.keys) > 0 && length(var.probe.subnet_ids) > 0
-    error_message = "probe.keys and probe.subnet_ids: name at least one."
+    condition     = var.probe == null
+    error_message = "probe: the Fargate probe was removed (deploy/README.md \"Probe\"); run the probe CronJob per cluster and list extra clusters in probe_clusters."
   }
 }

@@ -96,8 +96,9 @@ def test_cache_policy_keys_on_v_only(cfn: Template) -> None:
     assert params["QueryStringsConfig"]["QueryStrings"] == ["v"]
     assert params["CookiesConfig"] == {"CookieBehavior": "none"}
     assert params["HeadersConfig"] == {"HeaderBehavior": "none"}
-    assert params["EnableAcceptEncodingGzip"] is True
-    assert params["EnableAcceptEncodingBrotli"] is True
+    # Images are already compressed: Accept-Encoding in the key only splits entries (#25).
+    assert params["EnableAcceptEncodingGzip"] is False
+    assert params["EnableAcceptEncodingBrotli"] is False
 
 
 def test_cache_behavior(cfn: Template) -> None:
@@ -108,7 +109,8 @@ def test_cache_behavior(cfn: Template) -> None:
     assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
     assert behavior["CachePolicyId"] == {"Ref": "ImageCachePolicy"}
     assert behavior["ResponseHeadersPolicyId"] == {"Ref": "ImageResponseHeadersPolicy"}
-    assert behavior["Compress"] is True
+    assert behavior["Compress"] is False
+    assert dist["DefaultCacheBehavior"]["Compress"] is False
     assert dist["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     assert dist["HttpVersion"] == "http2and3"
     assert dist["IPV6Enabled"] is True
@@ -173,7 +175,8 @@ def test_budget_is_50_usd_on_cloudfront(cfn: Template) -> None:
     budget = _one(cfn, "AWS::Budgets::Budget")["Properties"]["Budget"]
     assert budget["BudgetLimit"] == {"Amount": {"Ref": "MonthlyBudgetUsd"}, "Unit": "USD"}
     assert budget["TimeUnit"] == "MONTHLY"
-    assert budget["CostFilters"] == {"Service": ["Amazon CloudFront"]}
+    # The additional metrics (CacheHitRate, OriginLatency) are billed by CloudWatch (#25).
+    assert budget["CostFilters"] == {"Service": ["Amazon CloudFront", "AmazonCloudWatch"]}
 
 
 def test_5xx_alarm_uses_global_cloudfront_metric_in_us_east_1(cfn: Template) -> None:
@@ -191,7 +194,7 @@ def test_optional_waf(cfn: Template) -> None:
 
 
 def test_service_policy_is_least_privilege(cfn: Template) -> None:
-    doc = _one(cfn, "AWS::IAM::ManagedPolicy")["Properties"]["PolicyDocument"]
+    doc = _props(cfn, "ImageResolverPolicy")["PolicyDocument"]
     by_sid = {s["Sid"]: s for s in doc["Statement"]}
     assert by_sid["PresignWishlistObjects"]["Resource"]["Fn::Sub"].endswith("/uploads/wishlist/*")
     assert set(by_sid["RolloutTable"]["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem"}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.deploy.conftest import K8S_DIR, Terraform
+from tests.deploy.conftest import DEPLOY, K8S_DIR, Terraform
 
 Docs = dict[str, dict[str, Any]]
 # Alternatives applied on top of the base by choice, so the root kustomization leaves them out.
-OPTIONAL_LAYOUTS = {"sidecar"}
+OPTIONAL_LAYOUTS = {"sidecar", "tls"}
+README = DEPLOY / "README.md"
 
 
 @pytest.fixture
@@ -103,6 +107,20 @@ def test_hpa_targets_the_deployment(k8s: Docs) -> None:
     assert k8s["HorizontalPodAutoscaler/image-resolver"]["spec"]["minReplicas"] >= 2
 
 
+def test_no_fixed_replicas_where_an_hpa_owns_the_count(k8s: Docs) -> None:
+    """Issue 25 item 7: `kubectl apply -k` would reset an autoscaled Deployment to it."""
+    scaled = {
+        d["spec"]["scaleTargetRef"]["name"]
+        for d in k8s.values()
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert scaled
+    for name in scaled:
+        assert "replicas" not in k8s[f"Deployment/{name}"]["spec"], name
+    # The HPA reads CPU from the metrics API, which EKS does not ship.
+    assert "metrics-server" in README.read_text()
+
+
 def test_pdb_and_service_select_the_pods(k8s: Docs) -> None:
     labels = k8s["Deployment/image-resolver"]["spec"]["template"]["metadata"]["labels"]
     pdb = k8s["PodDisruptionBudget/image-resolver"]["spec"]["selector"]["matchLabels"]
@@ -134,7 +152,7 @@ def test_each_kustomization_lists_exactly_its_folder() -> None:
     """`kubectl apply -k deploy/kubernetes` takes both services; no manifest is left out."""
     for kustomization in sorted(K8S_DIR.rglob("kustomization.yaml")):
         folder = kustomization.parent
-        listed = set(yaml.safe_load(kustomization.read_text())["resources"])
+        listed = {r for r in yaml.safe_load(kustomization.read_text())["resources"] if "/" not in r}
         present = {p.name for p in folder.iterdir() if p.name != "kustomization.yaml"}
         present -= OPTIONAL_LAYOUTS if folder == K8S_DIR else set()
         assert listed == present, folder
@@ -187,9 +205,14 @@ def test_api_is_hardened_and_selected_by_its_service_pdb_and_policy(
     assert grpc_from[0]["podSelector"]["matchLabels"].items() <= labels.items()
 
 
+def _sidecar_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = spec.get("initContainers", []) + spec["containers"]
+    return found
+
+
 def test_sidecar_layout_shares_the_resolver_socket_on_an_emptydir(k8s: Docs) -> None:
     spec = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]["spec"]
-    containers = {c["name"]: c for c in spec["containers"]}
+    containers = {c["name"]: c for c in _sidecar_containers(spec)}
     env = {n: {e["name"]: e.get("value") for e in c["env"]} for n, c in containers.items()}
     socket = env["image-resolver"]["GRPC_UNIX_SOCKET"]
     assert env["wishlist-api"]["RESOLVER_TARGET"] == f"unix://{socket}"
@@ -220,7 +243,7 @@ def test_sidecar_keeps_the_resolvers_role_out_of_the_api_container(k8s: Docs) ->
     """IRSA's webhook injects the role into every container not listed in skip-containers;
     the API needs no AWS, so every container but the resolver is listed."""
     template = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]
-    names = {c["name"] for c in template["spec"]["containers"]}
+    names = {c["name"] for c in _sidecar_containers(template["spec"])}
     skipped = template["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"]
     assert {n.strip() for n in skipped.split(",")} == names - {"image-resolver"}
     assert "image-resolver" in names
@@ -234,10 +257,146 @@ def test_sidecar_network_policy_selects_its_pods_and_opens_only_http_and_metrics
     assert policy["podSelector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
     opened = {p["port"] for rule in policy["ingress"] for p in rule["ports"]}
     declared = {
-        p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])
+        p["containerPort"]
+        for c in _sidecar_containers(template["spec"])
+        for p in c.get("ports", [])
     }
     assert opened == declared == {8080, 9464}
     # The base policies select other pods: none of them applies to the sidecar layout.
     for base in ("NetworkPolicy/image-resolver", "NetworkPolicy/wishlist-api"):
         selector = k8s[base]["spec"]["podSelector"]["matchLabels"]
         assert not selector.items() <= template["metadata"]["labels"].items(), base
+
+
+# ------------------------------------------------------------------ issue 25, item 10
+
+
+def test_sidecar_resolver_is_a_native_sidecar_stopped_after_the_api(k8s: Docs) -> None:
+    """An init container with restartPolicy Always (Kubernetes >= 1.29) starts before the API
+    and gets SIGTERM only after the API has exited: it serves the API's last requests."""
+    spec = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]["spec"]
+    (resolver,) = spec["initContainers"]
+    assert resolver["name"] == "image-resolver" and resolver["restartPolicy"] == "Always"
+    assert resolver["startupProbe"]  # the API starts once the resolver is up
+    assert "lifecycle" not in resolver  # no preStop of its own: it is stopped last
+    (api,) = spec["containers"]
+    assert api["name"] == "wishlist-api" and "restartPolicy" not in api
+    pre_stop = float(api["lifecycle"]["preStop"]["exec"]["command"][1])
+    api_grace, resolver_grace = (
+        20.0,
+        float(k8s["ConfigMap/image-resolver-env"]["data"]["SHUTDOWN_GRACE_SECONDS"]),
+    )
+    assert spec["terminationGracePeriodSeconds"] > pre_stop + api_grace + resolver_grace
+
+
+def test_sidecar_layout_has_a_disruption_budget(k8s: Docs) -> None:
+    labels = k8s["Deployment/wishlist-api-sidecar"]["spec"]["template"]["metadata"]["labels"]
+    pdb = k8s["PodDisruptionBudget/wishlist-api-sidecar"]["spec"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["maxUnavailable"] == 1
+    listed = yaml.safe_load((K8S_DIR / "sidecar" / "kustomization.yaml").read_text())["resources"]
+    assert "pdb.yaml" in listed
+
+
+# ------------------------------------------------------------------ TLS: exec probes
+
+
+def _kustomize(folder: str) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl (kustomize) is not installed")
+    out = subprocess.run(
+        [kubectl, "kustomize", str(K8S_DIR / folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def test_base_resolver_probes_are_grpc_so_tls_needs_the_tls_layout(
+    k8s: Docs, container: dict[str, Any]
+) -> None:
+    """The kubelet's gRPC probes speak plaintext: the base must not turn TLS on."""
+    env = {e["name"] for e in container.get("env", [])}
+    assert not {n for n in env if n.startswith("GRPC_TLS_")}
+    assert not {n for n in k8s["ConfigMap/image-resolver-env"]["data"] if n.startswith("GRPC_TLS_")}
+
+
+def test_tls_layout_uses_exec_health_probes_and_verifying_clients() -> None:
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    docs = {f"{d['kind']}/{d['metadata']['name']}": d for d in _kustomize("tls")}
+    for name, doc in docs.items():
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+        assert doc["metadata"]["namespace"] == "wishlist-image-cdn", name
+    pod = docs["Deployment/image-resolver"]["spec"]["template"]["spec"]
+    (resolver,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in resolver["env"]}
+    assert env["GRPC_TLS_CERT_FILE"] and env["GRPC_TLS_KEY_FILE"]
+    mounts = {m["mountPath"] for m in resolver["volumeMounts"]}
+    assert any(env["GRPC_TLS_CERT_FILE"].startswith(m + "/") for m in mounts)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert "grpc" not in resolver[probe], probe
+        command = resolver[probe]["exec"]["command"]
+        assert command[:2] == ["image-resolver", "health"], probe
+        assert any(a.startswith("--tls-ca=") for a in command), probe
+        assert resolver[probe]["timeoutSeconds"] >= 5  # a Python process, not a kubelet call
+    assert (
+        "--service=wishlist.images.v1.ImageUrlService"
+        in resolver["readinessProbe"]["exec"]["command"]
+    )
+    (api,) = docs["Deployment/wishlist-api"]["spec"]["template"]["spec"]["containers"]
+    assert {e["name"]: e.get("value") for e in api["env"]}["RESOLVER_TLS_CA"]
+    cron = docs["CronJob/image-probe"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert any(a.startswith("--tls-ca=") for a in cron["containers"][0]["args"])
+
+
+def test_the_health_command_has_the_tls_flags_the_exec_probes_use() -> None:
+    import argparse
+
+    from wishlist_runtime.grpc_cli import register_health
+
+    parser = argparse.ArgumentParser()
+    register_health(parser.add_subparsers(dest="command"), "image-resolver")
+    args = parser.parse_args(
+        ["health", "--target=localhost:50051", "--tls-ca=/ca.crt", "--service=x"]
+    )
+    assert (args.target, args.tls_ca, args.service) == ("localhost:50051", "/ca.crt", "x")
+
+
+# ------------------------------------------------------------------ secrets and examples
+
+
+def _deploy_texts() -> dict[str, str]:
+    paths = [README, *K8S_DIR.rglob("*.yaml")]
+    return {str(p.relative_to(DEPLOY)): p.read_text() for p in paths}
+
+
+def test_no_secret_is_ever_put_on_a_command_line() -> None:
+    """A literal on the command line lands in shell history and the process list: --from-file."""
+    for name, text in _deploy_texts().items():
+        assert "--from-literal" not in text, name
+    assert "--from-file=ADMIN_TOKEN=" in README.read_text()
+
+
+def test_database_url_examples_require_tls() -> None:
+    found = 0
+    for name, text in _deploy_texts().items():
+        for url in re.findall(r"postgresql\+psycopg://[^\s'\"`]+", text):
+            found += 1
+            assert "sslmode=" in url, f"{name}: {url}"
+    assert found
+
+
+def test_hs256_example_names_issuer_and_audience(k8s: Docs) -> None:
+    data = k8s["ConfigMap/wishlist-api-env"]["data"]
+    assert data["JWT_ISSUER"].strip() and data["JWT_AUDIENCE"].strip()
+
+
+def test_readme_does_not_promise_admin_calls_from_a_pod() -> None:
+    """Plaintext admin RPCs are refused unless local (port-forward), and the NetworkPolicy
+    admits only the API and probe pods."""
+    text = README.read_text()
+    assert "from a pod" not in text
+    assert "port-forward" in text

@@ -26,7 +26,7 @@ def test_cloudformation_table(cfn: Template) -> None:
 
 
 def test_cloudformation_grant_is_one_item_of_that_table(cfn: Template) -> None:
-    (policy,) = cfn_resources(cfn, "AWS::IAM::ManagedPolicy").values()
+    policy = cfn_resources(cfn, "AWS::IAM::ManagedPolicy")["ImageResolverPolicy"]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     dynamo = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
     assert dynamo == [

@@ -72,8 +72,9 @@ def test_cache_policy_keys_on_v_only(tf: Terraform) -> None:
     assert qs["query_strings"][0]["items"] == ["v"]
     assert params["cookies_config"][0]["cookie_behavior"] == "none"
     assert params["headers_config"][0]["header_behavior"] == "none"
-    assert params["enable_accept_encoding_gzip"] is True
-    assert params["enable_accept_encoding_brotli"] is True
+    # Images are already compressed: Accept-Encoding in the key only splits entries (#25).
+    assert params["enable_accept_encoding_gzip"] is False
+    assert params["enable_accept_encoding_brotli"] is False
 
 
 def test_cache_behavior(tf: Terraform) -> None:
@@ -83,6 +84,7 @@ def test_cache_behavior(tf: Terraform) -> None:
     assert behavior["viewer_protocol_policy"] == "redirect-to-https"
     assert behavior["allowed_methods"] == ["GET", "HEAD", "OPTIONS"]
     assert behavior["cache_policy_id"] == "${aws_cloudfront_cache_policy.images.id}"
+    assert behavior["compress"] is False and dist["default_cache_behavior"][0]["compress"] is False
     assert dist["default_cache_behavior"][0]["viewer_protocol_policy"] == "redirect-to-https"
     assert dist["http_version"] == "http2and3"
     assert dist["is_ipv6_enabled"] is True
@@ -141,7 +143,10 @@ def test_budget_is_50_usd_on_cloudfront(tf: Terraform) -> None:
     budget = tf.resource("aws_budgets_budget", "cloudfront")
     assert budget["limit_amount"] == "${tostring(var.monthly_budget_usd)}"
     assert budget["time_unit"] == "MONTHLY"
-    assert budget["cost_filter"][0] == {"name": "Service", "values": ["Amazon CloudFront"]}
+    assert budget["cost_filter"][0] == {
+        "name": "Service",
+        "values": ["Amazon CloudFront", "AmazonCloudWatch"],
+    }
 
 
 def test_5xx_alarm_uses_global_cloudfront_metric_in_us_east_1(tf: Terraform) -> None:

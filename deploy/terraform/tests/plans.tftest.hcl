@@ -63,15 +63,49 @@ run "defaults" {
     condition     = { for e in aws_cloudfront_distribution.images.custom_error_response : e.error_code => e.error_caching_min_ttl } == { 404 = 300, 403 = 10 }
     error_message = "404 cached 300 s, 403 cached 10 s"
   }
-  # Missing objects are 404: the distribution may list uploads/wishlist/ only.
+  # Missing objects are 404: the distribution may list the bucket, with no s3:prefix condition
+  # (a GetObject carries none, so such a condition never matched a miss: issue 25)...
   assert {
     condition = anytrue([for s in data.aws_iam_policy_document.uploads.statement :
-      s.sid == "AllowCloudFrontOacListUploads" && s.actions == toset(["s3:ListBucket"])
+      s.sid == "AllowCloudFrontOacListForNotFound" && s.actions == toset(["s3:ListBucket"])
       && s.resources == toset(["arn:aws:s3:::lego-moc-wishlist-uploads"])
-      && contains([for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"], "StringLike s3:prefix uploads/wishlist/*")
-      && contains([for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"], "StringEquals AWS:SourceArn arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE0DIST")
+      && [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] == ["StringEquals AWS:SourceArn arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE0DIST"]
     ])
-    error_message = "the distribution must be granted s3:ListBucket on the uploads prefix (404 for misses)"
+    error_message = "the distribution must be granted s3:ListBucket (404 for misses), for this distribution only, with no s3:prefix condition"
+  }
+  # ... and no request outside /uploads/wishlist/* (/ included) can reach S3 to list it.
+  assert {
+    condition = (
+      [for b in aws_cloudfront_distribution.images.ordered_cache_behavior : b.path_pattern] == ["/uploads/wishlist/*"]
+      && length(aws_cloudfront_distribution.images.default_cache_behavior[0].function_association) == 1
+      && alltrue([for f in aws_cloudfront_distribution.images.default_cache_behavior[0].function_association : f.event_type == "viewer-request"])
+      && strcontains(aws_cloudfront_function.not_found.code, "statusCode: 404")
+      && aws_cloudfront_function.not_found.publish
+    )
+    error_message = "every path outside /uploads/wishlist/* must get the viewer-request 404 function"
+  }
+  # Images: no Accept-Encoding in the key (one cache entry per image), nothing compressed.
+  assert {
+    condition = (
+      !aws_cloudfront_cache_policy.images.parameters_in_cache_key_and_forwarded_to_origin[0].enable_accept_encoding_gzip
+      && !aws_cloudfront_cache_policy.images.parameters_in_cache_key_and_forwarded_to_origin[0].enable_accept_encoding_brotli
+      && !aws_cloudfront_distribution.images.default_cache_behavior[0].compress
+      && alltrue([for b in aws_cloudfront_distribution.images.ordered_cache_behavior : !b.compress])
+    )
+    error_message = "images: Accept-Encoding out of the cache key, compression off"
+  }
+  assert {
+    condition     = output.alarm_prefix == "wishlist-image-cdn-cloudfront-" && alltrue([for a in aws_cloudwatch_metric_alarm.cloudfront : startswith(a.alarm_name, output.alarm_prefix)])
+    error_message = "every alarm is under the alarm_prefix output (what the gates file must use)"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.image_resolver.statement :
+    s.sid == "InvalidateThisDistribution" && s.actions == toset(["cloudfront:CreateInvalidation"])])
+    error_message = "the resolver may create invalidations, nothing more (it never calls GetInvalidation)"
+  }
+  assert {
+    condition     = length(aws_iam_role.image_resolver) == 0 && length(aws_iam_role.image_probe) == 0 && output.probe_results_url == null
+    error_message = "no IRSA roles without eks_oidc_provider_arn"
   }
   # Standard logging v2 writes where the Athena table reads.
   assert {
@@ -132,6 +166,10 @@ run "defaults" {
   assert {
     condition     = toset([for n in aws_budgets_budget.cloudfront.notification : "${n.notification_type}:${n.threshold}"]) == toset(["ACTUAL:80", "FORECASTED:100", "ACTUAL:100"])
     error_message = "budget notifications: 80 % actual, 100 % forecast, 100 % actual"
+  }
+  assert {
+    condition     = anytrue([for f in aws_budgets_budget.cloudfront.cost_filter : f.name == "Service" && toset(f.values) == toset(["Amazon CloudFront", "AmazonCloudWatch"])])
+    error_message = "the budget counts CloudWatch too (the additional metrics are billed there)"
   }
   # Rollout table (issue 12) and the pods' least-privilege grant on it.
   assert {
@@ -240,13 +278,13 @@ run "oai_mode" {
   }
   assert {
     condition = (
-      toset([for s in data.aws_iam_policy_document.uploads.statement : s.sid]) == toset(["DenyInsecureTransport", "AllowCloudFrontOaiListUploads", "AllowCloudFrontOaiRead"])
+      toset([for s in data.aws_iam_policy_document.uploads.statement : s.sid]) == toset(["DenyInsecureTransport", "AllowCloudFrontOaiListForNotFound", "AllowCloudFrontOaiRead"])
       && anytrue([for s in data.aws_iam_policy_document.uploads.statement :
-        s.sid == "AllowCloudFrontOaiListUploads" && s.actions == toset(["s3:ListBucket"])
-        && contains([for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"], "StringLike s3:prefix uploads/wishlist/*")
+        s.sid == "AllowCloudFrontOaiListForNotFound" && s.actions == toset(["s3:ListBucket"])
+        && length(s.condition) == 0
       ])
     )
-    error_message = "OAI mode: the OAI reads and lists uploads/wishlist/ (404 for misses), nothing for the OAC"
+    error_message = "OAI mode: the OAI reads uploads/wishlist/ and lists the bucket (404 for misses, no s3:prefix condition), nothing for the OAC"
   }
 }
 
@@ -288,4 +326,15 @@ run "waf_on" {
     condition     = aws_cloudfront_distribution.images.web_acl_id == var.web_acl_arn
     error_message = "the web ACL is attached to the distribution"
   }
+}
+
+# ------------------------------------------------------------------ 6. log retention validated
+run "log_retention_days_out_of_range" {
+  command = plan
+
+  variables {
+    log_retention_days = 0
+  }
+
+  expect_failures = [var.log_retention_days]
 }

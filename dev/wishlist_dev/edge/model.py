@@ -54,6 +54,8 @@ class Behavior:
     compress: bool
     cache: CachePolicy
     headers: HeadersPolicy | None
+    # A viewer-request CloudFront Function that always answers this status (no origin fetch).
+    function_status: int | None = None
 
 
 @dataclass(frozen=True)

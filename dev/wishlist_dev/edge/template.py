@@ -199,6 +199,7 @@ def edge_config_from_template(
                 headers=_headers_policy(headers["ResponseHeadersPolicyConfig"])
                 if headers
                 else None,
+                function_status=_function_status(raw.get("FunctionAssociations", []), resources),
             )
         )
     errors = {
@@ -213,6 +214,30 @@ def edge_config_from_template(
         origin_read_prefixes=prefixes,
         origin_lists_bucket=lists,
     )
+
+
+# The one function shape the edge emulates: a handler that returns a fixed response.
+_CONSTANT_RESPONSE = re.compile(
+    r"\s*function handler\(event\)\s*\{\s*return\s*\{\s*statusCode:\s*([1-5][0-9][0-9])\b"
+)
+
+
+def _function_status(associations: Any, resources: Mapping[str, Any]) -> int | None:
+    """The status a viewer-request function answers with, when it always answers the same."""
+    for assoc in associations:
+        if assoc.get("EventType") != "viewer-request":
+            raise TemplateError(f"{assoc.get('EventType')} functions are not emulated")
+        ref = assoc.get("FunctionARN")
+        if not (isinstance(ref, Mapping) and "Fn::GetAtt" in ref):
+            raise TemplateError("FunctionARN: only functions defined in the template")
+        res = resources[ref["Fn::GetAtt"][0]]
+        if res.get("Type") != "AWS::CloudFront::Function":
+            raise TemplateError(f"FunctionARN: {ref['Fn::GetAtt'][0]} is not a function")
+        match = _CONSTANT_RESPONSE.match(str(res["Properties"]["FunctionCode"]))
+        if not match:
+            raise TemplateError("only functions that return a fixed response are emulated")
+        return int(match[1])
+    return None
 
 
 def _origin_access(

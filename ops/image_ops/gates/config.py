@@ -63,6 +63,9 @@ class Gates(_Strict):
     max_4xx_rate: Rate = 0.05
     min_log_requests: int = Field(default=100, ge=0, le=10**9)
     min_probe_samples: int = Field(default=10, ge=0, le=10**6)
+    # How old the probe's result may be: its schedule (every 5 minutes) plus one run's length
+    # (at most the Job's 240 s), so one missed or killed run already refuses.
+    max_probe_age: Duration = timedelta(minutes=10)
     alarm_prefix: str = Field(
         default="wishlist-image-cdn-cloudfront-", min_length=1, max_length=255
     )

@@ -1,11 +1,12 @@
 """Probe gates: the latest probe JSON (a file or s3:// object), re-checked against the
-current gates file, and only if it is fresh (younger than the window): an old green
-probe is not evidence for now."""
+current gates file, and only if it is fresh: at most `gates.max_probe_age` old (what the
+probe's schedule allows; never older than the window). An old green probe is not evidence
+for now: a probe that stopped writing (killed, no role, wrong path) must refuse quickly."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +17,11 @@ from image_ops.probe import results
 from image_ops.probe.summary import probe_checks
 
 
+def max_age(config: GateConfig) -> timedelta:
+    """The oldest probe result still accepted."""
+    return min(config.gates.max_probe_age, config.window)
+
+
 def probe_gate_checks(
     path: str, config: GateConfig, now: datetime, *, endpoint_url: str | None = None
 ) -> tuple[list[Check], dict[str, Any]]:
@@ -23,7 +29,7 @@ def probe_gate_checks(
         report = json.loads(results.read(path, endpoint_url=endpoint_url))
         generated = datetime.fromisoformat(report["generated_at"])
         age = (now - generated).total_seconds()
-        checks = [check("probe.age_s", age, "<=", config.window.total_seconds(), path)]
+        checks = [check("probe.age_s", age, "<=", max_age(config).total_seconds(), path)]
         checks += probe_checks(report, config)
     except (OSError, ValueError, KeyError, TypeError, BotoCoreError, ClientError) as exc:
         why = getattr(exc, "strerror", None) or str(exc)[:200] or type(exc).__name__

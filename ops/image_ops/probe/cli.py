@@ -15,6 +15,10 @@ from typing import Any
 EXIT_MISSED, EXIT_USAGE, EXIT_NO_EVIDENCE = 1, 2, 3
 MAX_KEYS = 500
 MAX_USERS = 1000
+# Below the CronJob's activeDeadlineSeconds (240): the probe stops loading here and still has
+# time to write its (partial) result before the Job is killed.
+DEFAULT_DEADLINE_SECONDS = 180.0
+MAX_DEADLINE_SECONDS = 3600.0
 
 
 def _pin(text: str) -> tuple[str, str]:
@@ -32,6 +36,17 @@ def _bounded(low: int, high: int) -> Any:
         return value
 
     return parse
+
+
+def _deadline(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("seconds, e.g. 180") from None
+    if not 0 < value <= MAX_DEADLINE_SECONDS:
+        limit = f"{MAX_DEADLINE_SECONDS:g}"
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {limit}")
+    return value
 
 
 def _keys(args: argparse.Namespace) -> list[str]:
@@ -61,6 +76,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from image_ops.probe import output, results, sampling, summary
     from wishlist_images_client import ResolverCallError
 
+    deadline = time.monotonic() + args.deadline
     try:
         config = load(args.config)
         keys = _keys(args)
@@ -71,7 +87,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     users = args.user or [f"probe-user-{i}" for i in range(args.users)]
     try:
         with _client(args) as client:
-            samples = sampling.run(
+            sampled = sampling.run(
                 client,
                 keys,
                 users,
@@ -79,6 +95,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
                 pinned=dict(args.resolve or []),
                 tls=tls,
                 timeout=args.request_timeout,
+                deadline=deadline,
             )
     except ResolverCallError as exc:
         print(f"image-ops probe: resolver: {exc.code.name}: {exc.message}", file=sys.stderr)
@@ -86,7 +103,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"image-ops probe: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    report = summary.summarise(samples, config)
+    if sampled.partial:
+        print(
+            f"image-ops probe: deadline of {args.deadline:g} s reached after "
+            f"{len(sampled.samples)} of {sampled.planned} loads; the result is marked partial",
+            file=sys.stderr,
+        )
+    report = summary.summarise(
+        sampled.samples, config, planned=sampled.planned, partial=sampled.partial
+    )
     sys.stdout.write(output.to_text(report))
     metrics = output.to_prometheus(report, time.time())
     try:
@@ -125,6 +150,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--ca-file", help="PEM CA to trust for HTTPS (default: system roots)")
     p.add_argument("--request-timeout", type=float, default=10.0, help="per image, seconds")
+    p.add_argument(
+        "--deadline",
+        type=_deadline,
+        default=DEFAULT_DEADLINE_SECONDS,
+        help="total seconds for the run (default 180, below the CronJob's 240 s limit): then "
+        "it stops loading, writes what it has marked partial (probe.complete fails) and exits",
+    )
     p.add_argument("--config", type=Path, help="gates file (default: packaged defaults.toml)")
     p.add_argument("--json-out", help="write the full report (JSON) here: a path or s3://B/KEY")
     p.add_argument("--s3-endpoint-url", help="S3 endpoint for an s3:// --json-out (a stand-in)")

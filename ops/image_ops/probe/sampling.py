@@ -1,18 +1,35 @@
 """Which URLs to load: the service's own answers for sample users, so the probe sees what
-those users' browsers see (CDN inside the rollout, S3 fallback outside)."""
+those users' browsers see (CDN inside the rollout, S3 fallback outside).
+
+A run has a total time budget (`deadline`, a `time.monotonic()` value): once it is reached
+no further user is resolved and no further load starts (a load cut by it is dropped), and
+the run ends `partial` with what it measured, so the caller still writes a result before
+its Job is killed."""
 
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from image_ops.probe.timing import Sample, fetch
+from image_ops.probe.timing import DEADLINE_REACHED, Sample, fetch
 
 if TYPE_CHECKING:
     from wishlist_images_client import ImageResolverClient
 
 MAX_REQUESTS = 5000  # keys x users x rounds; a probe is a sample, not a load test
+MIN_LOAD_SECONDS = 1.0  # a load is not started with less time than this left
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """The loads done; `planned` is keys x users x rounds; `partial`: the deadline stopped it."""
+
+    samples: list[Sample]
+    planned: int
+    partial: bool = False
 
 
 def resolved_urls(
@@ -27,6 +44,10 @@ def resolved_urls(
                 yield user, "cdn" if item.origin == Origin.CDN else "s3", item.url
 
 
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
+
+
 def run(
     client: ImageResolverClient,
     keys: Sequence[str],
@@ -36,13 +57,34 @@ def run(
     pinned: Mapping[str, str] | None = None,
     tls: ssl.SSLContext | None = None,
     timeout: float = 10.0,
-) -> list[Sample]:
-    """Load every resolved URL `rounds` times, one fresh connection each, in order."""
-    if len(keys) * len(users) * rounds > MAX_REQUESTS:
+    deadline: float | None = None,
+) -> Sampled:
+    """Load every resolved URL `rounds` times, one fresh connection each, in order, until
+    `deadline` (time.monotonic()); no load's timeout reaches past it."""
+    planned = len(keys) * len(users) * rounds
+    if planned > MAX_REQUESTS:
         raise ValueError(f"keys x users x rounds must be at most {MAX_REQUESTS}")
-    urls = list(resolved_urls(client, keys, users))
-    return [
-        fetch(url, origin=origin, user=user, pinned=pinned, tls=tls, timeout=timeout)
-        for _ in range(rounds)
-        for user, origin, url in urls
-    ]
+    urls: list[tuple[str, str, str]] = []
+    for user in users:
+        if (left := _left(deadline)) is not None and left <= 0:
+            return Sampled([], planned, partial=True)
+        urls += resolved_urls(client, keys, [user])
+    samples: list[Sample] = []
+    for _ in range(rounds):
+        for user, origin, url in urls:
+            left = _left(deadline)
+            if left is not None and left < MIN_LOAD_SECONDS:
+                return Sampled(samples, planned, partial=True)
+            sample = fetch(
+                url,
+                origin=origin,
+                user=user,
+                pinned=pinned,
+                tls=tls,
+                timeout=timeout if left is None else min(timeout, left),
+                deadline=deadline,
+            )
+            if sample.error.startswith(DEADLINE_REACHED):
+                return Sampled(samples, planned, partial=True)
+            samples.append(sample)
+    return Sampled(samples, planned)

@@ -45,8 +45,15 @@ def _by(samples: Sequence[Sample], key: Any) -> dict[str, dict[str, Any]]:
     return {name: _group(rows) for name, rows in sorted(groups.items())}
 
 
-def summarise(samples: Sequence[Sample], config: GateConfig) -> dict[str, Any]:
-    """The report dict (also the JSON file); `checks` decide the exit code."""
+def summarise(
+    samples: Sequence[Sample],
+    config: GateConfig,
+    *,
+    planned: int | None = None,
+    partial: bool = False,
+) -> dict[str, Any]:
+    """The report dict (also the JSON file); `checks` decide the exit code. `partial`: the
+    run's deadline stopped it after `samples` of `planned` loads, which fails probe.complete."""
     cdn = [s for s in samples if s.origin == "cdn"]
     by_pop = _by([s for s in cdn if s.pop], lambda s: s.pop)
     for pop, row in by_pop.items():
@@ -56,6 +63,8 @@ def summarise(samples: Sequence[Sample], config: GateConfig) -> dict[str, Any]:
     report = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "samples": len(samples),
+        "planned": len(samples) if planned is None else planned,
+        "partial": partial,
         "overall": overall,
         "hit_ratio": _group(cdn)["hit_ratio"],
         "error_rates": {
@@ -80,7 +89,17 @@ def probe_checks(report: dict[str, Any], config: GateConfig, prefix: str = "prob
     """Targets per region (only regions the probe reached), hit ratio, 5xx, sample count.
     Also what `rollout advance` re-checks from a saved report."""
     g = config.gates
+    partial = bool(report.get("partial", False))  # reports from before the deadline: complete
     out = [
+        check(
+            f"{prefix}.complete",
+            0 if partial else 1,
+            "==",
+            1,
+            f"deadline reached after {report['samples']} of {report.get('planned')} loads"
+            if partial
+            else "",
+        ),
         check(f"{prefix}.samples", report["samples"], ">=", g.min_probe_samples),
         check(f"{prefix}.hit_ratio", report["hit_ratio"], ">=", g.min_hit_ratio),
         check(

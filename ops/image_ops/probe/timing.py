@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+DEADLINE_REACHED = "probe deadline reached"
 MAX_BODY = 32 * 1024 * 1024  # images are capped at 10 MB upstream; stop reading beyond this
 CHUNK = 64 * 1024
 
@@ -51,9 +52,11 @@ def fetch(
     pinned: Mapping[str, str] | None = None,
     tls: ssl.SSLContext | None = None,
     timeout: float = 10.0,
+    deadline: float | None = None,
 ) -> Sample:
     """GET `url` once on a fresh connection (what a first visit costs); never raises for
-    network trouble: the sample carries the error instead."""
+    network trouble: the sample carries the error instead. `timeout` bounds each socket
+    step; `deadline` (time.monotonic()) bounds the whole body read too (a slow drip)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     https = parts.scheme == "https"
@@ -107,6 +110,8 @@ def fetch(
         size = 0
         while size <= MAX_BODY and (chunk := resp.read(CHUNK)):
             size += len(chunk)
+            if deadline is not None and time.monotonic() >= deadline:
+                return failed(f"{DEADLINE_REACHED} after {size} bytes")
         return Sample(
             url,
             origin,

@@ -120,6 +120,24 @@ def test_a_template_change_changes_the_vcl(tmp_path: Path) -> None:
     assert 'req.method !~ "^(GET|HEAD|OPTIONS)$"' not in after
 
 
+def test_compression_and_the_404_function_follow_the_template(tmp_path: Path) -> None:
+    """Images are not compressed (Compress: false, issue 25); every path outside the uploads
+    behaviour gets the viewer-request function's 404, with no origin fetch."""
+    config = edge_config_from_template()
+    images, default = config.behaviors
+    assert not images.compress and not default.compress
+    assert (images.function_status, default.function_status) == (None, 404)
+    vcl = _vcl(config)
+    assert "edge_compress" not in vcl  # an unused sub would not even compile
+    assert 'set req.http.x-edge-function = "404";' in vcl
+    uploads_compress = ("\n            Compress: false", "\n            Compress: true")
+    edited = _edited_template(tmp_path, uploads_compress)
+    assert "call edge_compress;" in _vcl(edge_config_from_template(edited))
+    passthrough = _edited_template(tmp_path, ("statusCode: 404,", "uri: event.request.uri,"))
+    with pytest.raises(TemplateError, match="fixed response"):
+        edge_config_from_template(passthrough)
+
+
 def test_origin_access_follows_the_bucket_policy(tmp_path: Path) -> None:
     config = edge_config_from_template()
     assert config.origin_read_prefixes == ("uploads/wishlist/",)

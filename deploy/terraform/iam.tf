@@ -6,6 +6,15 @@ data "aws_iam_policy_document" "image_resolver" {
     resources = ["${aws_s3_bucket.uploads.arn}/${local.uploads_prefix}*"]
   }
 
+  # VerifyUpload HEADs the key: without ListBucket S3 answers a missing key with 403, not
+  # 404. Unconditional: a HEAD carries no s3:prefix, so a prefix condition never matches.
+  statement {
+    sid       = "MissingUploadsAre404"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.uploads.arn]
+  }
+
   # Read and (conditionally) write the one rollout item, nothing else in the table.
   statement {
     sid       = "RolloutTable"

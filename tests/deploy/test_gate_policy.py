@@ -136,3 +136,18 @@ def test_irsa_role_names_match_the_service_account_annotations(
         ":role/" + tf_name.replace("${var.name}", tf.variables["name"]["default"])
     )
     assert json.dumps(cfn).count('"RoleName"') == 2  # the resolver's and the probe's
+
+
+def test_the_resolver_may_list_the_uploads_bucket_so_a_missing_upload_is_404(
+    cfn: dict[str, Any], tf: Terraform
+) -> None:
+    """Issue 23: without s3:ListBucket, S3 answers VerifyUpload's HEAD of a missing key with
+    403 and the API said resolver_unavailable. No s3:prefix condition: a HEAD carries none."""
+    stmt = cfn_statements(cfn, "ImageResolverPolicy")["MissingUploadsAre404"]
+    assert stmt["Action"] == "s3:ListBucket"
+    assert stmt["Resource"] == {"Fn::GetAtt": ["UploadsBucket", "Arn"]}
+    assert "Condition" not in stmt
+    tf_stmt = tf.statements("image_resolver")["MissingUploadsAre404"]
+    assert tf_stmt["actions"] == ["s3:ListBucket"]
+    assert tf_stmt["resources"] == ["${aws_s3_bucket.uploads.arn}"]
+    assert "condition" not in tf_stmt

@@ -180,9 +180,46 @@ def test_api_secrets_by_reference_and_resolver_by_its_service(
     for name in ("DATABASE_URL", "JWT_SECRET"):
         assert "secretKeyRef" in env[name]["valueFrom"], name
         assert name not in k8s["ConfigMap/wishlist-api-env"]["data"], name
-    target = k8s["ConfigMap/wishlist-api-env"]["data"]["RESOLVER_TARGET"]
-    grpc_port = next(p["port"] for p in k8s["Service/image-resolver"]["spec"]["ports"])
-    assert target == f"image-resolver:{grpc_port}"
+    data = k8s["ConfigMap/wishlist-api-env"]["data"]
+    headless = k8s["Service/image-resolver-headless"]
+    grpc_port = next(p["port"] for p in headless["spec"]["ports"] if p["name"] == "grpc")
+    fqdn = f"{headless['metadata']['name']}.{headless['metadata']['namespace']}.svc.cluster.local"
+    # dns:/// of the headless name: every ready pod, balanced per call by the client.
+    assert data["RESOLVER_TARGET"] == f"dns:///{fqdn}:{grpc_port}"
+    assert data["RESOLVER_LOAD_BALANCING"] == "round_robin"
+
+
+def test_the_apis_target_is_headless_and_selects_the_resolver_pods(k8s: Docs) -> None:
+    """Through a ClusterIP, kube-proxy balances connections: one per API pod, so replicas
+    the HPA added got no calls (issue 23). Headless: DNS answers with every ready pod."""
+    spec = k8s["Service/image-resolver-headless"]["spec"]
+    labels = k8s["Deployment/image-resolver"]["spec"]["template"]["metadata"]["labels"]
+    assert spec["clusterIP"] == "None"
+    assert spec.get("publishNotReadyAddresses", False) is False  # draining pods drop out
+    assert spec["selector"].items() <= labels.items()
+    assert k8s["Service/image-resolver"]["spec"]["type"] == "ClusterIP"  # kept for the rest
+
+
+def test_connections_age_out_inside_the_drain(k8s: Docs) -> None:
+    data = k8s["ConfigMap/image-resolver-env"]["data"]
+    age = float(data["GRPC_MAX_CONNECTION_AGE_SECONDS"])
+    grace = float(data["GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS"])
+    pod = k8s["Deployment/image-resolver"]["spec"]["template"]["spec"]
+    assert 0 < age <= 600, "new replicas must be reached within minutes"
+    assert grace < float(data["SHUTDOWN_GRACE_SECONDS"]) < pod["terminationGracePeriodSeconds"]
+
+
+def test_the_api_scales_and_is_budgeted_like_the_resolver(k8s: Docs) -> None:
+    hpa = k8s["HorizontalPodAutoscaler/wishlist-api"]["spec"]
+    assert (hpa["scaleTargetRef"]["kind"], hpa["scaleTargetRef"]["name"]) == (
+        "Deployment",
+        "wishlist-api",
+    )
+    assert hpa["minReplicas"] >= 2
+    assert "replicas" not in k8s["Deployment/wishlist-api"]["spec"]
+    labels = k8s["Deployment/wishlist-api"]["spec"]["template"]["metadata"]["labels"]
+    pdb = k8s["PodDisruptionBudget/wishlist-api"]["spec"]["selector"]["matchLabels"]
+    assert pdb.items() <= labels.items()
 
 
 def test_api_is_hardened_and_selected_by_its_service_pdb_and_policy(

@@ -83,33 +83,38 @@ export ENABLE_SCA_PACKAGE_SCAN=FALSE
 export PYTHONWARNINGS=ignore
 
 # checkov pins its own fork of hcl2 (bc-python-hcl2), which clashes with python-hcl2 used
-# by the tests (both install a package named `hcl2`), so checkov gets its own venv.
+# by the tests (both install a package named `hcl2`), so checkov gets its own venv, installed
+# from deploy/checkov-requirements.txt (every version pinned, with hashes) and reinstalled
+# when that file changes.
 checkov_env="${CHECKOV_ENV:-$root/.local/checkov}"
-if [[ ! -x "$checkov_env/bin/checkov" ]]; then
-  echo "installing checkov into $checkov_env (PyPI, once)" >&2
+pins="$root/deploy/checkov-requirements.txt"
+want="$(sha256sum "$pins" | cut -d' ' -f1)"
+if [[ ! -x "$checkov_env/bin/checkov" || "$(cat "$checkov_env/.pins" 2>/dev/null)" != "$want" ]]; then
+  echo "installing checkov into $checkov_env from deploy/checkov-requirements.txt" >&2
+  rm -rf "$checkov_env"
   if command -v uv >/dev/null; then
-    uv venv --quiet "$checkov_env"
-    VIRTUAL_ENV="$checkov_env" uv pip install --quiet "checkov>=3.2,<4"
+    uv venv --quiet --python "${PYTHON:-python3}" "$checkov_env"
+    VIRTUAL_ENV="$checkov_env" uv pip install --quiet --require-hashes -r "$pins"
   else
     python3 -m venv "$checkov_env"
-    "$checkov_env/bin/python" -m pip install --quiet "checkov>=3.2,<4"
+    "$checkov_env/bin/python" -m pip install --quiet --require-hashes -r "$pins"
   fi
+  echo "$want" > "$checkov_env/.pins"
 fi
-checkov() { "$checkov_env/bin/checkov" "$@"; }
+checkov() { "$checkov_env/bin/checkov" --quiet --compact --skip-download "$@"; }
 
-step "checkov (cloudformation, terraform, kubernetes)"
+# One run per framework and folder: given several --directory targets, checkov scans each
+# under every framework and prints the same results several times.
+step "checkov cloudformation"
+checkov --framework cloudformation --directory deploy/cloudformation || fail=1
+step "checkov terraform"
 # terraform test files (*.tftest.hcl) are not modules; checkov's HCL parser rejects them.
-checkov --quiet --compact --skip-download \
-  --framework cloudformation terraform kubernetes \
-  --skip-path 'deploy/terraform/tests' \
-  --directory deploy/cloudformation \
-  --directory deploy/terraform \
-  --directory deploy/kubernetes || fail=1
-
-# Separate run: checkov drops --file targets when --directory targets are also given.
-step "checkov (Dockerfile)"
-checkov --quiet --compact --skip-download --framework dockerfile \
-  --file Dockerfile || fail=1
+checkov --framework terraform --skip-path 'deploy/terraform/tests' \
+  --directory deploy/terraform || fail=1
+step "checkov kubernetes"
+checkov --framework kubernetes --directory deploy/kubernetes || fail=1
+step "checkov Dockerfile"
+checkov --framework dockerfile --file Dockerfile || fail=1
 
 if [[ $fail -ne 0 ]]; then
   echo "deploy checks FAILED" >&2

@@ -28,6 +28,9 @@ fi
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/wishlist-pg.XXXXXX")"
 chmod 700 "$DIR"
 [[ ${#RUN_AS[@]} -gt 0 ]] && chown "$PG_USER" "$DIR"
+# The postgres user may not enter the caller's directory (a clone under /root): run from the
+# cluster's own folder, so initdb, pg_ctl and psql do not warn "could not change directory".
+cd "$DIR"
 cat >"$DIR/stop.sh" <<STOP
 #!/usr/bin/env bash
 # Stop the cluster if it runs, then remove its files; safe to run more than once.

@@ -89,6 +89,7 @@ def _which(url: str) -> str:
 
 
 def _assert_even(counts: Counter[str], calls: int, replicas: int) -> None:
+    print("calls per replica:", sorted(counts.values()))
     share = calls / replicas
     assert len(counts) == replicas, counts
     for host, count in counts.items():

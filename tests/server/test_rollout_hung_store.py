@@ -11,6 +11,7 @@ state is read back. The test prints the measured timeline.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -20,15 +21,21 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from image_resolver.grpc_api.rollout_service import RolloutServicer
+from image_resolver.rollout.decision import RolloutState
+from image_resolver.rollout.live import LiveRollout
+from image_resolver.rollout.store import FileStore, Snapshot, WriteOutcomeUnknown, encode
 from tests.conftest import ADMIN_TOKEN
 from tests.support.cli_run import run_ops
 from tests.support.serve_process import serve_process
+from wishlist.images.v1 import rollout_service_pb2 as rpb
 from wishlist_dev.localaws import DEMO_CREDENTIALS
 from wishlist_images_client import ImageResolverClient
 
@@ -201,3 +208,84 @@ def test_kill_switch_under_a_hung_store(
             assert (final.revision, final.updated_by) == (2, "oncall"), timeline
             after = run_ops("rollout", "get", "--target", target, env=env)
             assert after.returncode == 0 and json.loads(after.stdout)["cdn_enabled"] is False
+
+
+class StuckStore(FileStore):
+    """A file store whose polls and/or writes block until released."""
+
+    def __init__(self, path: Path, *, reads: bool = False, writes: bool = False) -> None:
+        super().__init__(path)
+        self.stuck_reads, self.stuck_writes = reads, writes
+        self.release = threading.Event()
+
+    def change_token(self) -> object:
+        return object()
+
+    def read(self) -> Snapshot:
+        if self.stuck_reads and threading.current_thread().name == "rollout-poll":
+            self.release.wait(10)  # the poll's read (the file store's CAS reads too)
+        return super().read()
+
+    def compare_and_set(self, expected_revision: int, new: RolloutState) -> RolloutState:
+        if self.stuck_writes:
+            self.release.wait(10)
+        return super().compare_and_set(expected_revision, new)
+
+
+class Deadline:
+    """The one part of a grpc.aio context SetRollout reads."""
+
+    def __init__(self, seconds: float) -> None:
+        self.ends = time.monotonic() + seconds
+
+    def time_remaining(self) -> float:
+        return self.ends - time.monotonic()
+
+
+def test_a_stuck_poll_is_unhealthy_within_the_timeout_and_blocks_no_write(
+    tmp_path: Path,
+) -> None:
+    store = StuckStore(tmp_path / "rollout.json")
+    store.path.write_text(encode(RolloutState(40, revision=3)))
+    live = LiveRollout(store, RolloutState(0), poll_seconds=0.05, store_timeout=0.3)
+    live.refresh()
+    store.stuck_reads = True
+    poll = threading.Thread(target=live.poll_once, daemon=True)
+    started = time.monotonic()
+    poll.start()
+    while live.health().healthy and time.monotonic() - started < 2:
+        time.sleep(0.01)
+    assert not live.health().healthy
+    assert time.monotonic() - started < 0.3 + 0.2
+    assert "has not answered a read within 0.3 s" in (live.health().last_error or "")
+    # The kill switch is not queued behind the stuck read.
+    written = time.monotonic()
+    live.set(percent=40, cdn_enabled=False, expected_revision=3, updated_by="oncall")
+    assert time.monotonic() - written < 0.2
+    assert (live.state.cdn_enabled, live.state.revision) == (False, 4)
+    store.release.set()  # the stuck read returns the old document: it must not win
+    poll.join(5)
+    assert (live.state.cdn_enabled, live.state.revision) == (False, 4)
+
+
+def test_set_rollout_answers_outcome_unknown_within_the_callers_deadline(
+    tmp_path: Path,
+) -> None:
+    store = StuckStore(tmp_path / "rollout.json", writes=True)
+    live = LiveRollout(store, RolloutState(100, revision=0), store_timeout=0.3)
+    servicer = RolloutServicer(live)
+    request = rpb.SetRolloutRequest(
+        percent=100, cdn_enabled=False, expected_revision=0, updated_by="oncall"
+    )
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would wait for the write's thread
+    started = time.monotonic()
+    with pytest.raises(WriteOutcomeUnknown, match="may have landed"):
+        loop.run_until_complete(servicer.SetRollout(request, Deadline(1.0)))  # type: ignore[arg-type]
+    assert time.monotonic() - started < 1.0
+    store.release.set()  # the store answers at last: the write lands and is taken
+    ends = time.monotonic() + 5
+    while live.state.revision != 1 and time.monotonic() < ends:
+        time.sleep(0.01)
+    assert (live.state.revision, live.state.cdn_enabled) == (1, False)
+    assert not store.read().state.cdn_enabled  # type: ignore[union-attr]
+    loop.close()

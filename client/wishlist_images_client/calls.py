@@ -25,6 +25,7 @@ from wishlist_images_client.types import (
 MAX_BATCH = 1000
 IMAGE_SERVICE = "wishlist.images.v1.ImageUrlService"
 ROLLOUT_SERVICE = "wishlist.images.v1.RolloutService"
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"  # the resolver's ErrorInfo reason (grpc_api/status.py)
 
 
 class ResolverCallError(Exception):
@@ -32,6 +33,7 @@ class ResolverCallError(Exception):
 
     `retry_after`: seconds the server suggests waiting (RetryInfo), if any.
     `created`: for InvalidateImages, the batches CloudFront accepted before the failure.
+    `reason`: the server's ErrorInfo reason, if any (OUTCOME_UNKNOWN, see below).
     """
 
     def __init__(
@@ -41,6 +43,8 @@ class ResolverCallError(Exception):
         field: str = "",
         retry_after: float | None = None,
         created: InvalidationsCreated | None = None,
+        *,
+        reason: str = "",
     ) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
@@ -48,6 +52,17 @@ class ResolverCallError(Exception):
         self.field = field
         self.retry_after = retry_after
         self.created = created
+        self.reason = reason
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """A write (SetRollout) may have taken effect, or may still: the server said so
+        (DEADLINE_EXCEEDED with ErrorInfo reason OUTCOME_UNKNOWN: its store did not answer),
+        or the deadline passed before any answer came. Read the state again; never treat
+        this as a refusal."""
+        return self.reason == OUTCOME_UNKNOWN or (
+            self.code == grpc.StatusCode.DEADLINE_EXCEEDED and not self.reason
+        )
 
 
 # How a channel spreads calls over the addresses its target resolves to. gRPC's default,
@@ -118,23 +133,28 @@ def call_error(err: grpc.RpcError) -> ResolverCallError:
     status = rpc_status.from_call(call) if hasattr(call, "trailing_metadata") else None
     if status is None:
         return ResolverCallError(code, message or "")
-    retry_after, created = _retry_and_created(status)
-    return ResolverCallError(code, message or "", error_from(status).field, retry_after, created)
+    retry_after, created, reason = _details(status)
+    field = error_from(status).field
+    return ResolverCallError(code, message or "", field, retry_after, created, reason=reason)
 
 
-def _retry_and_created(
+def _details(
     status: status_pb2.Status,
-) -> tuple[float | None, InvalidationsCreated | None]:
+) -> tuple[float | None, InvalidationsCreated | None, str]:
     retry_after: float | None = None
     created: InvalidationsCreated | None = None
+    reason = ""
     for detail in status.details:
         retry = error_details_pb2.RetryInfo()
         batches = pb.InvalidationsCreated()
+        info = error_details_pb2.ErrorInfo()
         if detail.Unpack(retry):
             retry_after = retry.retry_delay.ToNanoseconds() / 1e9
         elif detail.Unpack(batches):
             created = InvalidationsCreated(invalidations_from(batches), batches.paths_created)
-    return retry_after, created
+        elif detail.Unpack(info):
+            reason = info.reason
+    return retry_after, created, reason
 
 
 def refused_as_too_many(exc: ResolverCallError) -> bool:

@@ -70,12 +70,17 @@ def call(fn: Callable[[], Any]) -> int:
     try:
         fn()
     except ResolverCallError as exc:
-        wait = f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""
-        print(f"{PROG}: {exc.code.name}: {exc.message}{wait}", file=sys.stderr)
-        if exc.created is not None:  # what CloudFront accepted before the failure
-            print_json(exc.created)
-        return 1
+        return call_failed(exc)
     return 0
+
+
+def call_failed(exc: Any) -> int:
+    """Print a ResolverCallError as one line (and what CloudFront accepted); exit 1."""
+    wait = f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""
+    print(f"{PROG}: {exc.code.name}: {exc.message}{wait}", file=sys.stderr)
+    if exc.created is not None:  # what CloudFront accepted before the failure
+        print_json(exc.created)
+    return 1
 
 
 def argument(check: Callable[[str], T]) -> Callable[[str], T]:

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     has no conditional write). Unset: the environment's start value only."""
     rollout_poll_seconds: float = Field(5.0, gt=0, le=3600)
     """How often each replica re-reads the store."""
+    rollout_store_timeout_seconds: float = Field(2.0, gt=0, le=30)
+    """Connect and read timeout of each DynamoDB/SSM store request (botocore's default is
+    60 s each, with retries); one retry, so a store call gives up after about twice this.
+    A poll not answered within it marks the store unhealthy (GetRollout `store_healthy`,
+    the `image_resolver_rollout_store_healthy` gauge, health service `rollout-store`)."""
     rollout_group_id: str = "wishlist-image-cdn"
     """The rollout hash's group (Unleash `groupId`)."""
     cdn_rollout_percent: Percent | None = None

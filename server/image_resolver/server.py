@@ -27,6 +27,7 @@ from image_resolver.grpc_api.rollout_service import RolloutServicer
 from image_resolver.grpc_api.transport import AdminTransport
 from image_resolver.invalidation import Invalidator, Purger
 from image_resolver.resolver import FallbackSigner, ImageResolver
+from image_resolver.rollout.aws_stores import store_client_config
 from image_resolver.rollout.decision import RolloutState
 from image_resolver.rollout.live import LiveRollout
 from image_resolver.rollout.store import open_store
@@ -74,14 +75,18 @@ def build_components(
     store = None
     if settings.rollout_store:
         endpoint = settings.s3_endpoint_url  # the local demo serves every AWS API from one moto
+        bounded = store_client_config(settings.rollout_store_timeout_seconds)
         store = open_store(
             settings.rollout_store,
             lambda service: session.client(
-                service, endpoint_url=endpoint, region_name=settings.aws_region
+                service, endpoint_url=endpoint, region_name=settings.aws_region, config=bounded
             ),
         )
     rollout = LiveRollout(
-        store, RolloutState(settings.initial_percent), settings.rollout_poll_seconds
+        store,
+        RolloutState(settings.initial_percent),
+        settings.rollout_poll_seconds,
+        store_timeout=settings.rollout_store_timeout_seconds,
     )
     rollout.refresh()
     s3 = session.client(
@@ -163,11 +168,14 @@ class RunningServer:
     health: health.aio.HealthServicer
     components: Components
     gate: Gate
+    store_watch: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float) -> None:
         """Flip health to NOT_SERVING so balancers drain us, refuse new calls until none
         arrive (see drain.py), then stop the core and let in-flight RPCs finish in `grace`."""
         started = time.monotonic()
+        if self.store_watch is not None:
+            self.store_watch.cancel()
         await self.health.enter_graceful_shutdown()
         await self.gate.drain(grace)
         await self.server.stop(max(0.0, grace - (time.monotonic() - started)))
@@ -237,7 +245,26 @@ async def start(
     for name in ("", *services):
         await health_servicer.set(name, SERVING)
     components.rollout.start()
-    return RunningServer(server, bound, health_servicer, components, gate)
+    watch = None
+    if components.rollout.store is not None:
+        watch = asyncio.create_task(_watch_store(components.rollout, health_servicer))
+    return RunningServer(server, bound, health_servicer, components, gate, watch)
+
+
+STORE_HEALTH = "rollout-store"  # health service name: is the rollout store answering?
+
+
+async def _watch_store(rollout: LiveRollout, servicer: health.aio.HealthServicer) -> None:
+    """Mirror the store's health into the health service under STORE_HEALTH (the whole
+    server and its services stay SERVING: replicas go on serving the last good value, and
+    draining them all because a shared store hung would be an outage)."""
+    last = None
+    while True:
+        status = SERVING if rollout.health().healthy else NOT_SERVING
+        if status != last:
+            await servicer.set(STORE_HEALTH, status)
+            last = status
+        await asyncio.sleep(min(rollout.poll_seconds, 0.25))
 
 
 def _server_credentials(settings: Settings) -> grpc.ServerCredentials | None:

@@ -38,12 +38,13 @@ from image_resolver.grpc_api.drain import Gate
 from image_resolver.grpc_api.status import (
     field_error_status,
     invalidation_failure_status,
+    outcome_unknown_status,
     plain_status,
     to_grpc,
 )
 from image_resolver.grpc_api.transport import AdminTransport
 from image_resolver.invalidation import InvalidationFailed
-from image_resolver.rollout.store import RevisionConflict, StoreError
+from image_resolver.rollout.store import RevisionConflict, StoreError, WriteOutcomeUnknown
 from wishlist_runtime import values
 from wishlist_runtime.admin import ADMIN_METHODS
 from wishlist_runtime.logsetup import request_id
@@ -120,8 +121,12 @@ def _status_for(exc: Exception) -> status_pb2.Status | None:
         return plain_status(grpc.StatusCode.NOT_FOUND, str(exc))
     if isinstance(exc, InvalidationFailed):
         return invalidation_failure_status(exc)
+    if isinstance(exc, WriteOutcomeUnknown):
+        return outcome_unknown_status(str(exc))
     if isinstance(exc, StoreError):
-        return plain_status(grpc.StatusCode.UNAVAILABLE, "rollout store unavailable; try again")
+        return plain_status(
+            grpc.StatusCode.UNAVAILABLE, "rollout store unavailable, nothing was written; try again"
+        )
     return None
 
 

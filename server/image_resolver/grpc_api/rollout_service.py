@@ -12,7 +12,8 @@ import grpc
 
 from image_resolver.grpc_api.image_service import timestamp
 from image_resolver.rollout.decision import RolloutState
-from image_resolver.rollout.live import LiveRollout
+from image_resolver.rollout.live import LiveRollout, WriteAttempt
+from image_resolver.rollout.store import StoreError, WriteOutcomeUnknown
 from wishlist.images.v1 import rollout_service_pb2 as pb
 from wishlist.images.v1 import rollout_service_pb2_grpc as pb_grpc
 from wishlist_runtime import values
@@ -51,13 +52,47 @@ class RolloutServicer(pb_grpc.RolloutServiceServicer):
     async def SetRollout(  # noqa: N802
         self, request: pb.SetRolloutRequest, context: Context
     ) -> pb.SetRolloutResponse:
+        """The write runs on a thread, bounded by what is left of the caller's deadline
+        (less a margin for the answer to travel). Past that, the answer is: not written
+        (the store call had not started), or outcome unknown (it had: it may land)."""
         percent = values.percent(request.percent)
         who = values.author(request.updated_by)
-        before, after = await asyncio.to_thread(
-            self.rollout.set,
-            percent=percent,
-            cdn_enabled=request.cdn_enabled,
-            expected_revision=request.expected_revision,
-            updated_by=who,
+        attempt = WriteAttempt()
+        write = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.rollout.set,
+                percent=percent,
+                cdn_enabled=request.cdn_enabled,
+                expected_revision=request.expected_revision,
+                updated_by=who,
+                attempt=attempt,
+            )
         )
+        try:
+            before, after = await asyncio.wait_for(asyncio.shield(write), _budget(context))
+        except TimeoutError:
+            write.add_done_callback(_retrieve)  # finishes on its own; nobody awaits it
+            if not attempt.abandon():
+                raise StoreError("the write was not sent within the call's deadline") from None
+            raise WriteOutcomeUnknown(
+                f"no answer from {self.rollout.health().store} within the call's deadline: "
+                f"the write (revision {request.expected_revision + 1}) may have landed, or "
+                "may land when the store answers"
+            ) from None
         return pb.SetRolloutResponse(before=rollout_to_wire(before), after=rollout_to_wire(after))
+
+
+ANSWER_MARGIN = 0.5  # seconds kept back from the caller's deadline to send the answer
+NO_DEADLINE_BUDGET = 30.0  # a caller without a deadline still gets an answer
+
+
+def _budget(context: Context) -> float:
+    left: float | None = context.time_remaining()
+    if left is None:
+        return NO_DEADLINE_BUDGET
+    return max(0.0, min(left - min(ANSWER_MARGIN, left * 0.1), NO_DEADLINE_BUDGET))
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # logged by the write itself; keep asyncio from warning

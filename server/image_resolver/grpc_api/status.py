@@ -41,6 +41,19 @@ def plain_status(code: grpc.StatusCode, message: str) -> status_pb2.Status:
     return status_pb2.Status(code=code.value[0], message=message)
 
 
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"  # ErrorInfo reason: a write was sent, never answered
+ERROR_DOMAIN = "wishlist.images.v1"
+
+
+def outcome_unknown_status(message: str) -> status_pb2.Status:
+    """DEADLINE_EXCEEDED (gRPC: "may be returned even if the operation has completed") with
+    an ErrorInfo whose reason is OUTCOME_UNKNOWN: distinct from any refusal."""
+    status = plain_status(grpc.StatusCode.DEADLINE_EXCEEDED, message)
+    info = error_details_pb2.ErrorInfo(reason=OUTCOME_UNKNOWN, domain=ERROR_DOMAIN)
+    status.details.append(_packed(info))
+    return status
+
+
 def _packed(message: Message) -> any_pb2.Any:
     detail = any_pb2.Any()
     detail.Pack(message)

@@ -21,6 +21,7 @@ from image_resolver.rollout.base import (
     RevisionConflict,
     Snapshot,
     StoreError,
+    WriteOutcomeUnknown,
     decode,
     encode,
 )
@@ -28,6 +29,20 @@ from image_resolver.rollout.decision import RolloutState
 
 AWS_ERRORS = (ClientError, BotoCoreError)
 CONDITION_FAILED = "ConditionalCheckFailedException"
+STORE_ATTEMPTS = 2  # one retry (botocore "standard" mode): a blip costs no poll
+
+
+def store_client_config(timeout: float) -> Any:
+    """botocore settings for a store client: every call bounded. botocore's defaults are
+    60 s connect and 60 s read with retries, so one call to a hung DynamoDB blocked for
+    minutes. Here a call gives up after about STORE_ATTEMPTS x (timeout + backoff)."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"max_attempts": STORE_ATTEMPTS, "mode": "standard"},
+    )
 
 
 def aws_error(exc: Exception) -> str:
@@ -137,14 +152,26 @@ class DynamoDbStore:
             )
         except ClientError as exc:
             if aws_error(exc) != CONDITION_FAILED:
+                retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                if retried:  # an earlier attempt went unanswered: it may have landed
+                    raise WriteOutcomeUnknown(self._unknown(exc)) from None
                 raise StoreError(
                     f"cannot write DynamoDB {self.describe()}: {aws_error(exc)}"
                 ) from None
             old: dict[str, Any] = dict(exc.response.get("Item") or {})  # type: ignore[call-overload]
+            if old and old.get("document") == {"S": encode(new)}:
+                return None  # our own write, landed by an attempt whose answer was lost
             return old or {"id": {"S": self.key}}
         except BotoCoreError as exc:
-            raise StoreError(f"cannot write DynamoDB {self.describe()}: {aws_error(exc)}") from None
+            # Sent (or maybe sent) and not answered: a timeout, a reset connection.
+            raise WriteOutcomeUnknown(self._unknown(exc)) from None
         return None
+
+    def _unknown(self, exc: Exception) -> str:
+        return (
+            f"write to DynamoDB {self.describe()} not answered ({aws_error(exc)}): "
+            "it may have landed, or may land when the store answers"
+        )
 
 
 def _state(item: dict[str, Any]) -> RolloutState:

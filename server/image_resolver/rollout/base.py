@@ -28,6 +28,11 @@ class StoreError(Exception):
     """The store could not be read or written."""
 
 
+class WriteOutcomeUnknown(StoreError):
+    """A write was sent and no answer came back (a timeout, a dropped connection): it may
+    have landed, or may still land when the store answers. Never report it as refused."""
+
+
 class CorruptStore(StoreError):
     """The store holds something that is not a flag document; a write may replace it."""
 

@@ -22,6 +22,7 @@ from image_resolver.rollout.base import (
     RolloutStore,
     Snapshot,
     StoreError,
+    WriteOutcomeUnknown,
     decode,
     encode,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Snapshot",
     "SsmStore",
     "StoreError",
+    "WriteOutcomeUnknown",
     "decode",
     "encode",
     "open_store",

@@ -26,7 +26,10 @@ fi
 echo "$who: installing ${missing[*]} (apt-get)" >&2
 export DEBIAN_FRONTEND=noninteractive
 lock=(-o DPkg::Lock::Timeout=300)
-if ! { apt-get "${lock[@]}" update -qq && apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { apt-get "${lock[@]}" update -qq && apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  tail -n 5 "$log" >&2
   echo "$who: apt-get could not install ${missing[*]}" >&2
   exit 2
 fi

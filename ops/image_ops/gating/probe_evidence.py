@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from image_ops.gates.checks import Check, check
 from image_ops.gates.config import GateConfig
+from image_ops.gating import probe_shape
 from image_ops.probe import results
 from image_ops.probe.summary import probe_checks
 
@@ -20,7 +21,9 @@ def probe_gate_checks(
     path: str, config: GateConfig, now: datetime, *, endpoint_url: str | None = None
 ) -> tuple[list[Check], dict[str, Any]]:
     try:
-        report = json.loads(results.read(path, endpoint_url=endpoint_url))
+        report = probe_shape.validated(
+            json.loads(results.read(path, endpoint_url=endpoint_url)), now
+        )
         generated = datetime.fromisoformat(report["generated_at"])
         age = (now - generated).total_seconds()
         checks = [check("probe.age_s", age, "<=", config.window.total_seconds(), path)]

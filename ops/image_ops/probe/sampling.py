@@ -7,7 +7,8 @@ import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from image_ops.probe.timing import Sample, fetch
+from image_ops.probe.timing import Sample, fetch, refused
+from image_ops.probe.urls import UrlPolicy
 
 MAX_REQUESTS = 5000  # keys x users x rounds; a probe is a sample, not a load test
 
@@ -33,13 +34,21 @@ def run(
     pinned: Mapping[str, str] | None = None,
     tls: ssl.SSLContext | None = None,
     timeout: float = 10.0,
+    policy: UrlPolicy | None = None,
 ) -> list[Sample]:
-    """Load every resolved URL `rounds` times, one fresh connection each, in order."""
+    """Load every resolved URL `rounds` times, one fresh connection each, in order. With a
+    `policy`, a URL it refuses is a failed sample saying why, and is never requested."""
     if len(keys) * len(users) * rounds > MAX_REQUESTS:
         raise ValueError(f"keys x users x rounds must be at most {MAX_REQUESTS}")
     urls = list(resolved_urls(client, keys, users))
-    return [
-        fetch(url, origin=origin, user=user, pinned=pinned, tls=tls, timeout=timeout)
-        for _ in range(rounds)
-        for user, origin, url in urls
-    ]
+    samples = []
+    for _ in range(rounds):
+        for user, origin, url in urls:
+            why = policy.refuse(url, origin) if policy is not None else None
+            if why is not None:
+                samples.append(refused(url, origin=origin, user=user, why=why))
+            else:
+                samples.append(
+                    fetch(url, origin=origin, user=user, pinned=pinned, tls=tls, timeout=timeout)
+                )
+    return samples

@@ -142,6 +142,18 @@ resource "aws_ecs_task_definition" "probe" {
       "--json-out", local.probe_results_url],
       flatten([for key in var.probe.keys : ["--key", key]]),
     )
+    # The only hosts the probe may load (image-ops probe refuses any other URL the resolver
+    # hands out): the distribution's domain and aliases; the uploads bucket's S3 hosts.
+    environment = [
+      {
+        name  = "PROBE_CDN_HOSTS"
+        value = join(",", concat([aws_cloudfront_distribution.images.domain_name], var.aliases))
+      },
+      {
+        name  = "PROBE_S3_HOSTS"
+        value = join(",", ["${aws_s3_bucket.uploads.bucket}.s3.amazonaws.com", aws_s3_bucket.uploads.bucket_regional_domain_name])
+      },
+    ]
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -17,9 +17,11 @@ with it, 4.5M lines did not fit in the default 192MB.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import subprocess
+import sys
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -204,14 +206,16 @@ def _load_batch(
     the lines DuckDB chokes on) and the scan retried once, so one damaged object costs its
     bad lines, not the report.
     """
-    with ThreadPoolExecutor(1, thread_name_prefix="linescan") as pool:
-        counting = pool.submit(lambda: [linescan.scan(f.path, f.gzipped, max_line) for f in files])
-        failure: duckdb.Error | None = None
+    counting = _count_lines(files, max_line)
+    failure: duckdb.Error | None = None
+    try:
         try:
             con.execute(_scan_sql(files, max_line, create))
         except _SCAN_REFUSED as exc:
             failure = exc
         scans = counting.result()
+    finally:
+        counting.stop()
     for f, sc in zip(files, scans, strict=True):
         stats.data_lines += sc.data_lines
         stats.over_long_lines += sc.over_long
@@ -219,6 +223,40 @@ def _load_batch(
             stats.truncated_files.append(f.origin)
     if failure is not None:
         _retry_sanitized(con, files, scans, scratch, failure, max_line=max_line, create=create)
+
+
+class _Counting:
+    """The line pass over a batch, in a child process (``linescan.main``) started before
+    DuckDB's scan and read after it: the two run side by side. A thread would do the same
+    work, but its moments holding the GIL slow DuckDB's threads down (measured: a folder of
+    24 files, 3.6 s with a thread against 3.0 s with a process and 2.5 s without a pass)."""
+
+    def __init__(self, files: Sequence[LogFile], max_line: int) -> None:
+        self.files = files
+        items = [f"{'g' if f.gzipped else 'p'}:{f.path}" for f in files]
+        argv = [sys.executable, "-m", "image_ops.accesslogs.linescan", str(max_line), *items]
+        self.proc = subprocess.Popen(  # noqa: S603 - our own module, our own file list
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
+
+    def result(self) -> list[linescan.LineScan]:
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            first = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+            raise SourceError(f"cannot count log lines: {first[0][:200]}")
+        scans = [linescan.LineScan(**json.loads(line)) for line in out.splitlines()]
+        if len(scans) != len(self.files):
+            raise SourceError("cannot count log lines: the line pass stopped early")
+        return scans
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+def _count_lines(files: Sequence[LogFile], max_line: int) -> _Counting:
+    return _Counting(files, max_line)
 
 
 def _retry_sanitized(

@@ -149,3 +149,24 @@ def sanitize(path: Path, gzipped: bool, max_line: int, out: Path) -> LineScan:
             if b"\r" not in line:
                 dst.write(line)
     return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m image_ops.accesslogs.linescan MAX_LINE (g|p):PATH ...``: one JSON line
+    per file (the LineScan's fields), for the report to run the pass in its own process:
+    beside DuckDB's threads, a Python thread here would contend with them for the GIL."""
+    import json
+    import sys
+    from dataclasses import asdict
+
+    args = sys.argv[1:] if argv is None else argv
+    max_line = int(args[0])
+    for item in args[1:]:
+        kind, _, name = item.partition(":")
+        sys.stdout.write(json.dumps(asdict(scan(Path(name), kind == "g", max_line))) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

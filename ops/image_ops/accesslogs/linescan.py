@@ -7,8 +7,9 @@ DuckDB's scan (zlib releases the GIL), and defines
 
     malformed lines = data lines - rows loaded
 
-where a data line is any line after the ``#`` header lines that open the file (a ``#``
-line further down, or an empty line, is a malformed one). The pass decompresses in
+where a data line is any line that does not start with ``#`` (DuckDB skips those as
+comments: the headers, and those of a second gzip member when files were concatenated;
+an empty line is a malformed one). The pass decompresses in
 chunks of at most ``max_line`` bytes, so
 its memory is a few chunks whatever the input (a gzip bomb, a file that is one line),
 and it tells over-long lines apart without looking at every line: a line that fits in
@@ -21,12 +22,17 @@ cut-off gzip stream breaks; the report reads that copy instead when DuckDB refus
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
+try:  # ISA-L inflates about twice as fast as zlib (0.46 s against 0.97 s of CPU for 1M lines)
+    from isal import isal_zlib as zlib
+except ImportError:  # pragma: no cover - isal is a dependency; zlib gives the same answer
+    import zlib  # type: ignore[no-redef]
+
+_INFLATE_ERROR = cast("type[Exception]", zlib.error)  # isal's stubs type it as an instance
 READ_CHUNK = 64 * 1024  # compressed bytes read per step
 
 
@@ -34,7 +40,7 @@ READ_CHUNK = 64 * 1024  # compressed bytes read per step
 class LineScan:
     """What one pass over a file found."""
 
-    data_lines: int = 0  # lines after the '#' header lines at the top
+    data_lines: int = 0  # lines not starting with '#'
     over_long: int = 0  # of those, longer than max_line bytes
     bare_cr: bool = False  # a '\r' somewhere (DuckDB's strict parser may refuse the file)
     truncated: bool = False  # the gzip stream ended early or is corrupt
@@ -58,7 +64,7 @@ def _chunks(path: Path, gzipped: bool, size: int, scan: LineScan) -> Iterator[by
                     return
             try:
                 out = d.decompress(pending, size)
-            except zlib.error:
+            except _INFLATE_ERROR:
                 scan.truncated = True
                 return
             if out:
@@ -73,29 +79,19 @@ def _chunks(path: Path, gzipped: bool, size: int, scan: LineScan) -> Iterator[by
             d = zlib.decompressobj(wbits=31)
 
 
-def _header_lines(piece: bytes) -> int:
-    """How many lines at the start of ``piece`` are comments (the #Version/#Fields header)."""
-    count = pos = 0
-    while piece.startswith(b"#", pos):
-        count += 1
-        nl = piece.find(b"\n", pos)
-        if nl < 0:
-            break
-        pos = nl + 1
-    return count
-
-
 def scan(path: Path, gzipped: bool, max_line: int) -> LineScan:
     """Count data lines and over-long lines; see the module docstring."""
     result = LineScan()
     carry = 0  # bytes of the current line seen so far
-    lines = header = 0
-    first_piece = True
+    lines = comments = 0
+    prev_end = b"\n"  # a virtual newline before the file: its first byte starts a line
     for piece in _chunks(path, gzipped, max_line, result):
         result.bytes += len(piece)
-        if first_piece:
-            header = _header_lines(piece)
-            first_piece = False
+        # A comment line is counted where it starts: after a newline, or at the piece's
+        # start when the previous piece ended with one.
+        if b"#" in piece:  # rare past the headers: skip the slower two-byte search
+            comments += piece.count(b"\n#") + (prev_end == b"\n" and piece[:1] == b"#")
+        prev_end = piece[-1:]
         if not result.bare_cr and b"\r" in piece:
             result.bare_cr = True
         newlines = piece.count(b"\n")
@@ -110,7 +106,7 @@ def scan(path: Path, gzipped: bool, max_line: int) -> LineScan:
         lines += 1
         if carry > max_line:
             result.over_long += 1
-    result.data_lines = max(lines - header, 0)
+    result.data_lines = max(lines - comments, 0)
     return result
 
 

@@ -106,20 +106,6 @@ def read_header(path: Path) -> tuple[tuple[str, ...], bool] | None:
     return None if isinstance(found, str) else found
 
 
-def recover_truncated_gzip(path: Path, out: Path, max_line: int = 64 * 1024) -> int:
-    """Decompress what is readable of a cut-off gzip file into ``out``; return bytes kept.
-
-    A log object cut short (interrupted copy, partial download) must not sink the
-    whole report: keep every complete line up to where the stream breaks (streamed, in
-    bounded memory; over-long lines dropped), and the final partial line is then
-    rejected by the CSV reader like any other malformed line.
-    """
-    from image_ops.accesslogs.linescan import sanitize
-
-    sanitize(path, True, max_line, out)
-    return out.stat().st_size
-
-
 def file_kind(mode: int) -> str:
     """What a non-regular file is, for the list of skipped ones."""
     for test, name in (

@@ -1,13 +1,16 @@
 """``image-ops logs report PATH...``: the CloudFront access-log report.
 
-Usage errors (missing path, non-log file, bad --since) print one line to stderr
-and exit 2; the report never crashes on a bad log line.
+Exit 0: the report. Exit 2: one line on stderr, for a usage error (missing path, a named
+file that is not a log, bad --since, a bad --scratch-dir), an input that cannot be read,
+or a setting too small for the input (the message names it, e.g. --memory-limit). No
+input produces a traceback; a bad log line is skipped and counted, never fatal.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -18,10 +21,12 @@ import duckdb
 
 from image_ops.accesslogs import duckdb_engine, report, sources
 from image_ops.accesslogs.inputs import Inputs
-from image_ops.accesslogs.render import to_json, to_text
+from image_ops.accesslogs.render import safe_text, to_json, to_text
 from image_ops.accesslogs.s3stream import DEFAULT_BATCH_FILES, MAX_BATCH_FILES
 
 EXIT_USAGE = 2
+DEFAULT_MEMORY_LIMIT = "192MB"
+MIN_LINE_BYTES, MAX_LINE_LIMIT = 1024, 16 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -47,10 +52,26 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--since", help="only requests at or after this UTC time (ISO 8601)")
     p.add_argument("--until", help="only requests before this UTC time (ISO 8601)")
-    p.add_argument("--memory-limit", default="192MB", help="DuckDB memory_limit (default 192MB)")
+    p.add_argument(
+        "--memory-limit",
+        default=DEFAULT_MEMORY_LIMIT,
+        help=f"DuckDB memory_limit (default {DEFAULT_MEMORY_LIMIT}); beyond it DuckDB spills "
+        "to the scratch folder",
+    )
+    p.add_argument(
+        "--max-line-bytes",
+        type=_max_line,
+        default=duckdb_engine.MAX_LINE_BYTES,
+        help=f"a longer log line is malformed: skipped and counted "
+        f"(default {duckdb_engine.MAX_LINE_BYTES})",
+    )
     p.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: all cores)")
     p.add_argument("--endpoint-url", help="S3 endpoint (e.g. a local S3 stand-in)")
-    p.add_argument("--scratch-dir", type=Path, help="where to put downloads and DuckDB spill files")
+    p.add_argument(
+        "--scratch-dir",
+        type=Path,
+        help="an existing folder for downloads and DuckDB spill files (default: TMPDIR)",
+    )
     p.add_argument(
         "--s3-batch-files",
         type=_batch_files,
@@ -59,6 +80,44 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_BATCH_FILES})",
     )
     p.set_defaults(func=run_report)
+
+
+def _max_line(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not MIN_LINE_BYTES <= n <= MAX_LINE_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"want an integer {MIN_LINE_BYTES}..{MAX_LINE_LIMIT}, got {value!r}"
+        )
+    return n
+
+
+def scratch_root(scratch_dir: Path | None) -> Path:
+    """The folder the report's scratch folder goes in: an existing, writable folder
+    whose path DuckDB will not read as a pattern. UsageError (one line) otherwise."""
+    flag = "--scratch-dir" if scratch_dir is not None else "TMPDIR (the default scratch folder)"
+    root = scratch_dir if scratch_dir is not None else Path(tempfile.gettempdir())
+    if not root.exists():
+        raise UsageError(f"{flag} {root}: no such folder")
+    if not root.is_dir():
+        raise UsageError(f"{flag} {root}: not a folder")
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {root}: not writable")
+    try:
+        sources.check_glob_free(root.resolve(), flag)
+    except sources.SourceError as exc:
+        raise UsageError(str(exc)) from None
+    return root
+
+
+def _memory_error(exc: duckdb.Error, memory_limit: str, scratch: Path) -> sources.SourceError:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return sources.SourceError(
+        f"DuckDB ran out of memory at --memory-limit {memory_limit} (spilling to {scratch}): "
+        f"raise --memory-limit, lower --threads, or free space in --scratch-dir [{first}]"
+    )
 
 
 def _batch_files(value: str) -> int:
@@ -76,16 +135,18 @@ def build_report(
     window: duckdb_engine.Window,
     *,
     endpoint_url: str | None = None,
-    memory_limit: str = "192MB",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int = 0,
     scratch_dir: Path | None = None,
     s3_batch_files: int = DEFAULT_BATCH_FILES,
+    max_line: int = duckdb_engine.MAX_LINE_BYTES,
     extra: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
 ) -> tuple[dict[str, Any], T | None]:
     """Collect, load, query: the report dict, plus what `extra` computed on the loaded logs
-    (e.g. the rollout gates' per-region percentiles). Raises UsageError, SourceError,
-    duckdb.Error."""
-    with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=scratch_dir) as tmp:
+    (e.g. the rollout gates' per-region percentiles; it runs after the report's queries,
+    so their percentile histograms exist). Raises UsageError, SourceError, duckdb.Error."""
+    root = scratch_root(scratch_dir)
+    with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=root) as tmp:
         scratch = Path(tmp)
         found = Inputs(paths, scratch, endpoint_url=endpoint_url, s3_batch_files=s3_batch_files)
         con = duckdb_engine.connect(
@@ -93,13 +154,16 @@ def build_report(
         )
         batches = found.batches()
         try:
-            stats = duckdb_engine.load(con, batches, scratch)
+            stats = duckdb_engine.load(con, batches, scratch, max_line=max_line)
             results = duckdb_engine.run_queries(con, window)
             more = extra(con) if extra is not None else None
+        except duckdb.OutOfMemoryException as exc:
+            raise _memory_error(exc, memory_limit, root) from exc
         finally:
             batches.close()  # on an error: stop the S3 downloader before scratch goes away
             con.close()
-    return report.build(results, stats, window, skipped=found.skipped), more
+    rep = report.build(results, stats, window, skipped=found.skipped, not_regular=found.not_regular)
+    return rep, more
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -119,16 +183,22 @@ def run_report(args: argparse.Namespace) -> int:
             threads=args.threads,
             scratch_dir=args.scratch_dir,
             s3_batch_files=args.s3_batch_files,
+            max_line=args.max_line_bytes,
         )
     except (UsageError, sources.SourceError) as exc:
-        print(f"image-ops logs report: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(exc))
     except duckdb.Error as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"image-ops logs report: error: {first}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except OSError as exc:  # the scratch folder filled up or went away, a file vanished
+        return _fail(f"{exc.strerror or type(exc).__name__}: {exc.filename or exc}")
     sys.stdout.write(to_json(rep) + "\n" if args.json else to_text(rep))
     return 0
+
+
+def _fail(message: str) -> int:
+    """One escaped line on stderr (a file name or a log field may carry escape codes)."""
+    print(f"image-ops logs report: error: {safe_text(message)}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 class _OneLineParser(argparse.ArgumentParser):

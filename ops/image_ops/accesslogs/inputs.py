@@ -1,7 +1,8 @@
 """Every report argument (files, folders, ``s3://`` prefixes) as batches of log files.
 
 Local files come as one batch: they are on disk already, and DuckDB reads the
-files of one scan in parallel (one thread per gzip file). Each S3 prefix is
+files of one scan in parallel (one thread per gzip file); it reads them through
+links with safe names in the scratch folder (sources.stage). Each S3 prefix is
 streamed in bounded batches (s3stream.py).
 """
 
@@ -11,11 +12,12 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from image_ops.accesslogs.s3stream import DEFAULT_BATCH_FILES, S3Stream
-from image_ops.accesslogs.sources import LogFile, SourceError, collect_local, s3_client
+from image_ops.accesslogs.sources import LogFile, SourceError, collect_local, s3_client, stage
 
 
 class Inputs:
-    """The arguments of one report; ``skipped`` fills in while ``batches()`` runs."""
+    """The arguments of one report; ``skipped`` fills in while ``batches()`` runs;
+    ``not_regular`` lists folder members that are not regular files (never read)."""
 
     def __init__(
         self,
@@ -28,8 +30,10 @@ class Inputs:
         self.s3_urls = [p for p in paths if p.startswith("s3://")]
         # Local paths are resolved now, so a missing file fails before any download.
         local = collect_local([p for p in paths if not p.startswith("s3://")])
-        self.local_files = local.files
+        # DuckDB reads them under safe names: a user's file name is never a pattern.
+        self.local_files = stage(local.files, scratch / "local")
         self.skipped = list(local.skipped)
+        self.not_regular = list(local.not_regular)
         self.scratch = scratch
         self.endpoint_url = endpoint_url
         self.s3_batch_files = s3_batch_files
@@ -53,4 +57,8 @@ class Inputs:
                 finally:
                     self.skipped.extend(stream.skipped)
         if not found:
-            raise SourceError("no CloudFront log files found in the given paths")
+            why = [f"{len(self.skipped)} without a #Fields header"] if self.skipped else []
+            if self.not_regular:
+                why.append(f"{len(self.not_regular)} not regular files")
+            detail = f" (skipped: {', '.join(why)})" if why else ""
+            raise SourceError(f"no CloudFront log files found in the given paths{detail}")

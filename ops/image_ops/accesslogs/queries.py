@@ -74,9 +74,15 @@ WINDOW_CTE = (
 )
 
 
+# The percentile columns: (source column, name prefix) and the quantiles, named
+# {prefix}_p50/_p95/_p99. The local engine computes these itself (duckdb_engine.percentiles).
+PERCENTILE_COLUMNS: tuple[tuple[str, str], ...] = (("time_taken", "time_taken"), ("ttfb", "ttfb"))
+PERCENTILES: tuple[float, ...] = (0.5, 0.95, 0.99)
+
+
 def _pcts(column: str, prefix: str) -> str:
     return ",\n".join(
-        f"  approx_percentile({column}, {q}) AS {prefix}_p{int(q * 100)}" for q in (0.5, 0.95, 0.99)
+        f"  approx_percentile({column}, {q}) AS {prefix}_p{round(q * 100)}" for q in PERCENTILES
     )
 
 
@@ -87,6 +93,9 @@ class Query:
     name: str
     purpose: str
     body: str
+    # Rows with percentile columns: None none, "" the window's one row, else the GROUP BY
+    # column they are per (the local engine fills them in; Athena computes them in the SQL).
+    percentiles_by: str | None = None
 
     @property
     def sql(self) -> str:
@@ -111,6 +120,7 @@ SELECT
 {_pcts("ttfb", "ttfb")}
 FROM w
 """,  # noqa: S608 - built from constants
+        percentiles_by="",
     ),
     Query(
         "by_edge",
@@ -128,6 +138,7 @@ FROM w
 GROUP BY edge_code
 ORDER BY requests DESC, edge_code
 """,  # noqa: S608 - built from constants
+        percentiles_by="edge_code",
     ),
     Query(
         "hit_ratio_by_hour",

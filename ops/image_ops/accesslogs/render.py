@@ -1,4 +1,7 @@
-"""Report output: aligned plain-text tables for people, JSON for scripts."""
+"""Report output: aligned plain-text tables for people, JSON for scripts.
+
+Every text cell and line is passed through ``safe_text``: the report prints fields of
+log lines that anyone who can write to the log bucket (or forge a request) controls."""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
+
+from image_ops.textsafe import safe_lines, safe_text
+
+__all__ = ["safe_text", "table", "to_json", "to_text"]
 
 MAX_TIMELINE_ROWS = 48
 _RIGHT = ("ms", "%", "bytes", "requests", "month", "CloudFront", "misses")
@@ -44,7 +51,7 @@ def _usd(v: float) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-align text, right-align everything else."""
-    cells = [[str(c) for c in r] for r in rows]
+    cells = [[safe_text(str(c)) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for r in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
@@ -91,8 +98,10 @@ def to_text(report: dict[str, Any]) -> str:
     out.append("CloudFront access-log report")
     out.append(
         f"files {inp['files']}, lines read {inp['rows']}, malformed lines skipped "
-        f"{inp['malformed_lines']}, truncated files {len(inp['truncated_files'])}, "
-        f"non-log files skipped {len(inp['skipped_files'])}"
+        f"{inp['malformed_lines']} (over {inp['max_line_bytes']} bytes "
+        f"{inp['over_long_lines']}), truncated files {len(inp['truncated_files'])}, "
+        f"non-log files skipped {len(inp['skipped_files'])}, "
+        f"not regular files skipped {len(inp['not_regular_files'])}"
     )
     out.append(f"window  {s['first_ts'] or '-'} .. {s['last_ts'] or '-'} (UTC)")
     out.append("")
@@ -205,4 +214,4 @@ def to_text(report: dict[str, Any]) -> str:
         f"difference        {_usd(c['savings_monthly_usd'])} (positive = CloudFront cheaper)"
     )
     out.append(f"assumptions: {c['assumptions']}")
-    return "\n".join(out) + "\n"
+    return safe_lines("\n".join(out)) + "\n"

@@ -124,7 +124,12 @@ def _span(summary: dict[str, Any], window: Window) -> dt.timedelta:
 
 
 def build(
-    results: dict[str, Rows], stats: LoadStats, window: Window, *, skipped: list[str]
+    results: dict[str, Rows],
+    stats: LoadStats,
+    window: Window,
+    *,
+    skipped: list[str],
+    not_regular: list[str] | None = None,
 ) -> dict[str, Any]:
     """Assemble the report dict (also the ``--json`` output) from query results."""
     summary = dict(results["summary"][0])
@@ -155,6 +160,7 @@ def build(
         "input": {
             **asdict(stats),
             "skipped_files": skipped,
+            "not_regular_files": list(not_regular or []),
         },
         "window": {"since": window.since, "until": window.until},
         "hit_definition": {

@@ -100,7 +100,8 @@ class S3Stream:
         for key in self._keys():
             if not self._take_slot():
                 return
-            target = self.dest / f"{self.objects:06d}-{Path(key).name}"
+            # Never the key as a local name: any S3 key is fine (1024 bytes, any character).
+            target = self.dest / f"{self.objects:06d}.log"
             self.objects += 1
             self.client.download_file(bucket, key, str(target))
             header = read_header(target)

@@ -7,19 +7,23 @@ be downloaded at run time, which production hosts behind an egress allow-list
 
 from __future__ import annotations
 
-import gzip
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 GZIP_MAGIC = b"\x1f\x8b"
 _HEADER_PROBE_LINES = 5
+HEADER_BYTES = 64 * 1024  # the header sniff reads at most this much (decompressed)
+MAX_FIELDS = 256  # CloudFront has 33; a header with more is not a CloudFront log
+MAX_FIELD_NAME = 100
+GLOB_CHARS = "*?["  # DuckDB reads a path holding one of these as a pattern
 
 
 class SourceError(Exception):
@@ -36,57 +40,114 @@ class LogFile:
     origin: str  # what the user named (a path), or the S3 object's s3:// URL
 
 
-def _open_text(path: Path, gzipped: bool) -> Any:
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
+def _open_regular(path: Path) -> int:
+    """An fd on ``path`` if it is a regular file (symlinks followed); OSError otherwise.
+    O_NONBLOCK: opening a FIFO must not wait for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"not a regular file: {path}")
+    return fd
+
+
+def _prefix(fd: int, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes from the start of the file, decompressed if it is gzip."""
+    with os.fdopen(fd, "rb", closefd=True) as raw:
+        head = raw.read(2)
+        gzipped = head == GZIP_MAGIC
+        if not gzipped:
+            return head + raw.read(max(limit - 2, 0)), False
+        d = zlib.decompressobj(wbits=31)
+        out = bytearray()
+        pending = head
+        while len(out) < limit:
+            if not pending:
+                pending = raw.read(16 * 1024)
+                if not pending:
+                    break
+            out += d.decompress(pending, limit - len(out))
+            pending = d.unconsumed_tail
+            if d.eof:
+                break
+        return bytes(out), True
+
+
+def sniff_header(path: Path) -> tuple[tuple[str, ...], bool] | str:
+    """(fields, gzipped) if ``path`` looks like a CloudFront log, else why not.
+
+    Reads a bounded prefix (``HEADER_BYTES`` decompressed): the ``#Fields:`` line must be
+    one of the first few lines and end inside it. Anything but a regular file is refused."""
+    try:
+        data, gzipped = _prefix(_open_regular(path), HEADER_BYTES)
+    except (OSError, EOFError, zlib.error) as exc:
+        return f"unreadable: {getattr(exc, 'strerror', None) or exc}"
+    lines = data.split(b"\n")
+    for raw_line in lines[: min(_HEADER_PROBE_LINES, len(lines) - 1)]:  # complete lines only
+        line = raw_line.decode("utf-8", "replace").rstrip("\r")
+        if line.startswith("#Fields:"):
+            fields = tuple(line[len("#Fields:") :].split())
+            if not fields:
+                return "an empty #Fields header"
+            if len(fields) > MAX_FIELDS:
+                return f"a #Fields header of {len(fields)} fields (at most {MAX_FIELDS})"
+            if any(len(f) > MAX_FIELD_NAME or not f.isprintable() for f in fields):
+                return f"a #Fields name longer than {MAX_FIELD_NAME} or not printable"
+            return fields, gzipped
+        if not line.startswith("#"):
+            break
+    return (
+        f"no #Fields header (in the first {_HEADER_PROBE_LINES} lines, {HEADER_BYTES // 1024} KiB)"
+    )
 
 
 def read_header(path: Path) -> tuple[tuple[str, ...], bool] | None:
     """Return (fields, gzipped) if ``path`` looks like a CloudFront log, else None."""
+    found = sniff_header(path)
+    return None if isinstance(found, str) else found
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for the list of skipped ones."""
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISDIR, "folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _not_regular(path: Path) -> str | None:
+    """None for a regular file (a symlink is followed only to one), else what it is."""
     try:
-        with path.open("rb") as raw:
-            gzipped = raw.read(2) == GZIP_MAGIC
-        with _open_text(path, gzipped) as fh:
-            for _ in range(_HEADER_PROBE_LINES):
-                line = fh.readline()
-                if not line:
-                    break
-                if line.startswith("#Fields:"):
-                    fields = tuple(line[len("#Fields:") :].split())
-                    return (fields, gzipped) if fields else None
-                if not line.startswith("#"):
-                    break
-    except (OSError, EOFError, zlib.error, UnicodeError):
+        st = path.stat()
+    except FileNotFoundError:
+        return "broken symlink" if path.is_symlink() else "vanished"
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    if stat.S_ISREG(st.st_mode):
         return None
-    return None
+    kind = file_kind(st.st_mode)
+    return f"symlink to a {kind}" if path.is_symlink() else kind
 
 
-def recover_truncated_gzip(path: Path, out: Path) -> int:
-    """Decompress what is readable of a cut-off gzip file into ``out``; return bytes kept.
+def _walk(folder: Path, not_regular: list[str]) -> Iterable[Path]:
+    def unreadable(exc: OSError) -> None:
+        not_regular.append(f"{exc.filename} (unreadable folder: {exc.strerror})")
 
-    A log object cut short (interrupted copy, partial download) must not sink the
-    whole report: keep every complete member, and the final partial line is then
-    rejected by the CSV reader like any other malformed line.
-    """
-    kept = 0
-    with path.open("rb") as src, out.open("wb") as dst:
-        data = src.read()
-        while data:
-            d = zlib.decompressobj(wbits=31)
-            try:
-                chunk = d.decompress(data)
-            except zlib.error:
-                break
-            dst.write(chunk)
-            kept += len(chunk)
-            data = d.unused_data if d.eof else b""
-    return kept
-
-
-def _candidate_files(folder: Path) -> Iterable[Path]:
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        keep = []
+        for d in sorted(dirs):
+            if d.startswith("."):
+                continue
+            if (Path(root) / d).is_symlink():  # os.walk does not descend; say so
+                not_regular.append(f"{Path(root) / d} (symlink to a folder, not followed)")
+            else:
+                keep.append(d)
+        dirs[:] = keep
         for name in sorted(files):
             if not name.startswith("."):
                 yield Path(root) / name
@@ -94,10 +155,13 @@ def _candidate_files(folder: Path) -> Iterable[Path]:
 
 @dataclass
 class Collected:
-    """Files to read, plus the names of folder members that were not CloudFront logs."""
+    """Files to read; folder members that were not CloudFront logs; folder members that
+    were not regular files (FIFOs, devices, sockets, symlinks to those), never opened
+    except to check."""
 
     files: list[LogFile]
     skipped: list[str]
+    not_regular: list[str] = field(default_factory=list)
 
 
 def collect_local(paths: Sequence[str]) -> Collected:
@@ -106,20 +170,54 @@ def collect_local(paths: Sequence[str]) -> Collected:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for f in _candidate_files(p):
-                header = read_header(f)
-                if header is None:
+            for f in _walk(p, out.not_regular):
+                why = _not_regular(f)
+                if why is not None:
+                    out.not_regular.append(f"{f} ({why})")
+                    continue
+                found = read_header(f)
+                if found is None:
                     out.skipped.append(str(f))
                 else:
-                    out.files.append(LogFile(f, header[0], header[1], str(f)))
-        elif p.is_file():
-            header = read_header(p)
-            if header is None:
-                raise SourceError(f"not a CloudFront standard log (no #Fields header): {raw}")
-            out.files.append(LogFile(p, header[0], header[1], raw))
-        else:
+                    out.files.append(LogFile(f, found[0], found[1], str(f)))
+            continue
+        why = _not_regular(p)
+        if why in ("vanished", "broken symlink"):
             raise SourceError(f"no such file or directory: {raw}")
+        if why is not None:
+            raise SourceError(f"not a regular file ({why}): {raw}")
+        header = sniff_header(p)
+        if isinstance(header, str):
+            raise SourceError(f"not a CloudFront standard log ({header}): {raw}")
+        out.files.append(LogFile(p, header[0], header[1], raw))
     return out
+
+
+def stage(files: Sequence[LogFile], folder: Path) -> list[LogFile]:
+    """The same files under names DuckDB cannot read as a pattern (``*``, ``?``, ``[``
+    in a user's file name are glob syntax to read_csv): a hard link in ``folder`` (the
+    same inode that was checked), or a symlink to the resolved path where linking is not
+    possible (another filesystem). ``origin`` keeps the user's name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for i, f in enumerate(files):
+        link = folder / f"{i:06d}.log"
+        try:
+            os.link(f.path, link)
+        except OSError:
+            os.symlink(os.path.realpath(f.path), link)
+        staged.append(LogFile(link, f.fields, f.gzipped, f.origin))
+    return staged
+
+
+def check_glob_free(path: Path, what: str) -> None:
+    """DuckDB globs any path holding ``*``, ``?`` or ``[``: refuse such a scratch folder."""
+    bad = sorted({c for c in str(path) if c in GLOB_CHARS})
+    if bad:
+        raise SourceError(
+            f"{what} {path} contains {' '.join(repr(c) for c in bad)}, which DuckDB reads as "
+            "a file pattern: choose a folder without it"
+        )
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:

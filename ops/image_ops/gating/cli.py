@@ -1,6 +1,6 @@
-"""`image-ops rollout advance|auto`. Exit 0: moved (or a passing dry run); 1: refused
-by a gate, or rolled back; 2: usage or config mistake; 3: the flag or the trail could
-not be reached (nothing decided)."""
+"""`image-ops rollout advance|auto`. The exit codes are gating/exits.py's (printed by
+--help, listed in docs/rollout-gates.md): 0 ok, 1 refused, 2 usage, 3 unreachable,
+4 not recorded (the flag did not move), 5 rolled back, 6 uncertain."""
 
 from __future__ import annotations
 
@@ -10,7 +10,48 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+from image_ops.gating import exits
+from image_ops.textsafe import safe_text
+
+MAX_REASON = 500
+
+
+def _say(text: str) -> None:
+    """Gate output on stdout, escaped: check details quote files, alarms and servers."""
+    print(safe_text(text))
+
+
+def _error(text: str) -> None:
+    print(f"image-ops rollout: {safe_text(text)}", file=sys.stderr)
+
+
+def _forced(args: argparse.Namespace) -> str | None:
+    """--force --reason: allowed only with every source skipped; the reason is recorded.
+    ConfigError (exit 2) for any other combination."""
+    from image_ops.gates.config import ConfigError
+    from image_ops.gating.evidence import SOURCES
+
+    skipped = set(args.skip or [])
+    reason = (args.reason or "").strip()
+    if args.reason is not None and not args.force:
+        raise ConfigError("--reason goes with --force")
+    if args.force:
+        if skipped != set(SOURCES):
+            raise ConfigError(
+                "--force is only for moving with every source skipped "
+                f"(--skip {' --skip '.join(SOURCES)}); it never overrides a failing gate"
+            )
+        if not reason:
+            raise ConfigError('--force needs --reason "why there is no evidence"')
+        if len(reason) > MAX_REASON:
+            raise ConfigError(f"--reason: at most {MAX_REASON} characters")
+        return reason
+    if skipped == set(SOURCES):
+        raise ConfigError(
+            "every evidence source is skipped: give at least one, or --force --reason TEXT "
+            "to move on no evidence (the reason goes into the audit trail)"
+        )
+    return None
 
 
 def _gate(args: argparse.Namespace, client: Any) -> Any:
@@ -44,28 +85,43 @@ def _gate(args: argparse.Namespace, client: Any) -> Any:
         cloudwatch=cloudwatch,
         skip=frozenset(args.skip or []),
     )
-    return Gate(client, config, sources, audit_path(args.audit_log), args.by)
+    return Gate(
+        client,
+        config,
+        sources,
+        audit_path(args.audit_log),
+        args.by,
+        say=_say,
+        forced=_forced(args),
+        warn=lambda text: print(safe_text(text), file=sys.stderr),
+    )
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:
+    """Every path ends in one of exits.ALL."""
     from image_ops.connect import client as _client
     from image_ops.gates.config import ConfigError
-    from image_ops.gating.advance import DRY_RUN, MOVED, NotAdvancing
+    from image_ops.gating.advance import EXIT_OF, MovedButNotRecorded, NotAdvancing
+    from image_ops.gating.audit import AuditError
     from wishlist_images_client import ResolverCallError
 
     try:
+        _forced(args)  # a usage mistake is found before anything is contacted
         with _client(args) as client:
             outcome = action(_gate(args, client))
     except (ConfigError, NotAdvancing) as exc:
-        print(f"image-ops rollout: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        _error(str(exc))
+        return exits.USAGE.code
     except ResolverCallError as exc:
-        print(f"image-ops rollout: {exc.code.name}: {exc.message}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    except OSError as exc:  # the audit trail could not be written
-        print(f"image-ops rollout: audit trail: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    return 0 if outcome in (MOVED, DRY_RUN) else EXIT_REFUSED
+        _error(f"{exc.code.name}: {exc.message}")
+        return exits.UNREACHABLE.code
+    except AuditError as exc:
+        _error(f"audit trail: {exc}; the flag did not move")
+        return exits.NOT_RECORDED.code
+    except MovedButNotRecorded as exc:
+        _error(str(exc))
+        return exits.UNCERTAIN.code
+    return EXIT_OF[outcome].code
 
 
 def cmd_advance(args: argparse.Namespace) -> int:
@@ -110,8 +166,15 @@ def _evidence_args(p: argparse.ArgumentParser, user: str) -> None:
         "--skip",
         action="append",
         choices=SOURCES,
-        help="leave a source out (recorded in the audit trail)",
+        help="leave a source out (recorded in the audit trail); not all of them without --force",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="move with every source skipped (no gate at all); needs --reason; never "
+        "overrides a failing gate",
+    )
+    p.add_argument("--reason", help="why --force: recorded in every record of the run")
     p.add_argument(
         "--audit-log", help="JSONL trail (default: ROLLOUT_AUDIT_LOG or ./rollout-audit.jsonl)"
     )
@@ -125,13 +188,18 @@ def register(rsub: Any) -> None:
     from image_ops.connect import percent as _percent
 
     user = operator()
-    adv = rsub.add_parser("advance", help="raise the rollout only if every evidence gate passes")
+    kinds = {"epilog": exits.help_text(), "formatter_class": argparse.RawDescriptionHelpFormatter}
+    adv = rsub.add_parser(
+        "advance", help="raise the rollout only if every evidence gate passes", **kinds
+    )
     adv.add_argument("--to", type=_percent, required=True, help="new percent (above the current)")
     adv.add_argument("--dry-run", action="store_true", help="check and record, do not move")
     _evidence_args(adv, user)
     client_args(adv)
     adv.set_defaults(func=cmd_advance)
-    auto = rsub.add_parser("auto", help="walk the steps with soak; kill switch on a failed gate")
+    auto = rsub.add_parser(
+        "auto", help="walk the steps with soak; kill switch on a failed gate", **kinds
+    )
     auto.add_argument("--steps", type=_percent, nargs="+", help="percents (default: gates file)")
     auto.add_argument("--soak", help="soak per step, e.g. 30m (default: gates file)")
     _evidence_args(auto, user)

@@ -1,4 +1,10 @@
-"""All gates at once: access logs, the latest probe, the CloudWatch alarms."""
+"""All gates at once: access logs, the latest probe, the CloudWatch alarms.
+
+Evidence that cannot be trusted is refused with its reason: a source that cannot be read
+or whose data has the wrong shape yields a failed gate (`<source>.readable`, or the
+source's own check) naming why, never a traceback; the caller records it like any other
+refusal. No gate at all is no evidence: `passed` is false (`--force` aside, advance.py).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +45,19 @@ class Evidence:
 
     @property
     def passed(self) -> bool:
-        return not self.failed
+        """Every gate passed, and there was at least one."""
+        return bool(self.checks) and not self.failed
+
+
+def _guarded(
+    name: str, read: Callable[[], tuple[list[Check], dict[str, Any]]]
+) -> tuple[list[Check], dict[str, Any]]:
+    """A source's checks, or one failed check saying why the source could not be read."""
+    try:
+        return read()
+    except Exception as exc:  # any failure of a source is a failed gate, with its reason
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        return [check(f"{name}.readable", None, "==", 1, why.rstrip(": "))], {"error": why}
 
 
 def gather(sources: Sources, config: GateConfig, now: datetime) -> Evidence:
@@ -47,23 +65,31 @@ def gather(sources: Sources, config: GateConfig, now: datetime) -> Evidence:
     summary: dict[str, Any] = {"skipped": sorted(sources.skip)}
     if "logs" not in sources.skip:
         if sources.logs:
-            got, summary["logs"] = logs_checks(
-                sources.logs, config, now, endpoint_url=sources.logs_endpoint_url
+            got, summary["logs"] = _guarded(
+                "logs",
+                lambda: logs_checks(
+                    sources.logs, config, now, endpoint_url=sources.logs_endpoint_url
+                ),
             )
             checks += got
         else:
             checks.append(check("logs.source", None, "==", 1, "give --logs PATH|s3://..."))
     if "probe" not in sources.skip:
         if sources.probe_results is not None:
-            got, summary["probe"] = probe_gate_checks(
-                sources.probe_results, config, now, endpoint_url=sources.logs_endpoint_url
+            results = sources.probe_results
+            got, summary["probe"] = _guarded(
+                "probe",
+                lambda: probe_gate_checks(
+                    results, config, now, endpoint_url=sources.logs_endpoint_url
+                ),
             )
             checks += got
         else:
             checks.append(check("probe.source", None, "==", 1, "give --probe-results FILE"))
     if "alarms" not in sources.skip:
         if sources.cloudwatch is not None:
-            got, summary["alarms"] = alarm_checks(sources.cloudwatch(), config)
+            cloudwatch = sources.cloudwatch
+            got, summary["alarms"] = _guarded("alarms", lambda: alarm_checks(cloudwatch(), config))
             checks += got
         else:
             checks.append(check("alarms.source", None, "==", 1, "no CloudWatch client"))

@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from image_ops.gates.checks import Check, check
 from image_ops.gates.config import GateConfig
+from image_ops.gating import probe_shape
 from image_ops.probe import results
 from image_ops.probe.summary import probe_checks
 
@@ -26,7 +27,9 @@ def probe_gate_checks(
     path: str, config: GateConfig, now: datetime, *, endpoint_url: str | None = None
 ) -> tuple[list[Check], dict[str, Any]]:
     try:
-        report = json.loads(results.read(path, endpoint_url=endpoint_url))
+        report = probe_shape.validated(
+            json.loads(results.read(path, endpoint_url=endpoint_url)), now
+        )
         generated = datetime.fromisoformat(report["generated_at"])
         age = (now - generated).total_seconds()
         checks = [check("probe.age_s", age, "<=", max_age(config).total_seconds(), path)]

@@ -73,7 +73,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     from image_ops.connect import client as _client
     from image_ops.gates.config import ConfigError, load
-    from image_ops.probe import output, results, sampling, summary
+    from image_ops.probe import output, results, sampling, summary, urls
     from wishlist_images_client import ResolverCallError
 
     deadline = time.monotonic() + args.deadline
@@ -81,6 +81,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         config = load(args.config)
         keys = _keys(args)
         tls = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
+        policy = urls.policy_from_args(args)
     except (ConfigError, ValueError, OSError) as exc:
         print(f"image-ops probe: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -96,6 +97,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
                 tls=tls,
                 timeout=args.request_timeout,
                 deadline=deadline,
+                policy=policy,
             )
     except ResolverCallError as exc:
         print(f"image-ops probe: resolver: {exc.code.name}: {exc.message}", file=sys.stderr)
@@ -149,6 +151,9 @@ def register(sub: Any) -> None:
         help="connect to ADDR for HOST, skipping DNS (like curl --resolve)",
     )
     p.add_argument("--ca-file", help="PEM CA to trust for HTTPS (default: system roots)")
+    from image_ops.probe.urls import add_host_args
+
+    add_host_args(p)
     p.add_argument("--request-timeout", type=float, default=10.0, help="per image, seconds")
     p.add_argument(
         "--deadline",

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from image_ops.probe.timing import DEADLINE_REACHED, Sample, fetch
+from image_ops.probe.timing import DEADLINE_REACHED, Sample, fetch, refused
+from image_ops.probe.urls import UrlPolicy
 
 if TYPE_CHECKING:
     from wishlist_images_client import ImageResolverClient
@@ -58,9 +59,11 @@ def run(
     tls: ssl.SSLContext | None = None,
     timeout: float = 10.0,
     deadline: float | None = None,
+    policy: UrlPolicy | None = None,
 ) -> Sampled:
     """Load every resolved URL `rounds` times, one fresh connection each, in order, until
-    `deadline` (time.monotonic()); no load's timeout reaches past it."""
+    `deadline` (time.monotonic()); no load's timeout reaches past it. With a `policy`, a URL
+    it refuses is a failed sample saying why, and is never requested."""
     planned = len(keys) * len(users) * rounds
     if planned > MAX_REQUESTS:
         raise ValueError(f"keys x users x rounds must be at most {MAX_REQUESTS}")
@@ -72,6 +75,10 @@ def run(
     samples: list[Sample] = []
     for _ in range(rounds):
         for user, origin, url in urls:
+            why = policy.refuse(url, origin) if policy is not None else None
+            if why is not None:
+                samples.append(refused(url, origin=origin, user=user, why=why))
+                continue
             left = _left(deadline)
             if left is not None and left < MIN_LOAD_SECONDS:
                 return Sampled(samples, planned, partial=True)

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from image_ops.probe.urls import refuse_url
+
 DEADLINE_REACHED = "probe deadline reached"
 MAX_BODY = 32 * 1024 * 1024  # images are capped at 10 MB upstream; stop reading beyond this
 CHUNK = 64 * 1024
@@ -44,6 +46,16 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
 
 
+def refused(url: str, *, origin: str, user: str, why: str) -> Sample:
+    """A sample for a URL that was not loaded at all (status 0, nothing timed)."""
+    return Sample(url, origin, user, 0, None, None, None, None, 0.0, 0, "", "", why)
+
+
+def _host_header(host: str, port: int | None) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"
+
+
 def fetch(
     url: str,
     *,
@@ -56,10 +68,15 @@ def fetch(
 ) -> Sample:
     """GET `url` once on a fresh connection (what a first visit costs); never raises for
     network trouble: the sample carries the error instead. `timeout` bounds each socket
-    step; `deadline` (time.monotonic()) bounds the whole body read too (a slow drip)."""
+    step; `deadline` (time.monotonic()) bounds the whole body read too (a slow drip). Only
+    http(s) URLs without credentials are loaded (anything else is a refused sample);
+    which hosts, is the caller's UrlPolicy."""
+    why = refuse_url(url, None, origin)
+    if why is not None:
+        return refused(url, origin=origin, user=user, why=why)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    https = parts.scheme == "https"
+    https = parts.scheme.lower() == "https"
     port = parts.port or (443 if https else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     t: dict[str, float | None] = {"dns": None, "connect": None, "tls": None, "ttfb": None}
@@ -104,7 +121,8 @@ def fetch(
     conn.sock = sock  # already connected (and TLS-wrapped): http.client skips connect()
     try:
         step = time.perf_counter()
-        conn.request("GET", target, headers={"Host": parts.netloc, "Accept": "image/*"})
+        headers = {"Host": _host_header(host, parts.port), "Accept": "image/*"}
+        conn.request("GET", target, headers=headers)
         resp = conn.getresponse()
         t["ttfb"] = _ms(step)
         size = 0

@@ -153,9 +153,13 @@ def stack(
     edge: LocalEdge,
     start_resolver: Callable[..., EmbeddedResolver],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, Any]]:
     """A resolver handing out the local edge's URLs (http://cdn.localhost:PORT) to users in
-    the rollout and presigned moto S3 URLs to the rest; the flag starts at 10%."""
+    the rollout and presigned moto S3 URLs to the rest; the flag starts at 10%. The probe
+    may load exactly those two hosts (PROBE_CDN_HOSTS, PROBE_S3_HOSTS)."""
+    monkeypatch.setenv("PROBE_CDN_HOSTS", f"{LOCAL_CDN}:{edge.http_port}")
+    monkeypatch.setenv("PROBE_S3_HOSTS", local_aws.endpoint.removeprefix("http://"))
     server = start_resolver(
         cloudfront_distribution_domain=f"{LOCAL_CDN}:{edge.http_port}",
         cdn_url_scheme="http",

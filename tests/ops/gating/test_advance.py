@@ -37,14 +37,16 @@ def test_healthy_evidence_moves_the_flag_and_records_it(stack, evidence) -> None
     assert "FAIL" not in out and "MOVED: 10% -> 50%" in out
     after = stack["client"].get_rollout()
     assert (after.percent, after.cdn_enabled, after.updated_by) == (50, True, "advance:alice")
-    [record] = audit.read(evidence["audit"])
+    record, outcome = audit.read(evidence["audit"])  # the intent, fsynced before the move
     assert (record["decision"], record["who"], record["from"], record["to"]) == (
-        "moved",
+        "intent",
         "alice",
         10,
         50,
     )
-    assert record["revision_after"] == after.revision
+    assert record["write"] == {"percent": 50, "cdn_enabled": True}
+    assert (outcome["decision"], outcome["intent_id"]) == ("moved", record["intent_id"])
+    assert outcome["revision_after"] == after.revision
     names = {c["name"] for c in record["checks"]}
     assert {
         "logs.hit_ratio",

@@ -133,6 +133,8 @@ def test_unreachable_resolver_is_no_evidence_exit_3(gates_file) -> None:
         "0.5",
         "--config",
         str(gates_file),
+        "--cdn-host",
+        "cdn.localhost",
     )
     assert code == 3 and out == ""
     assert err.startswith("image-ops probe: resolver: UNAVAILABLE")

@@ -82,7 +82,7 @@ def test_only_http_urls_on_the_configured_hosts_are_loaded(listener: Listener) -
     policy = UrlPolicy.from_hosts(["cdn.localhost:1"], [])
     samples = sampling.run(
         HandsOut(hostile), ["k"], ["u"], pinned={"cdn.localhost": "127.0.0.1"}, policy=policy
-    )
+    ).samples
     assert len(samples) == len(hostile)
     for s in samples:
         assert s.status == 0 and s.error.startswith("refused: "), s

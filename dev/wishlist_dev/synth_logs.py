@@ -12,12 +12,14 @@ import argparse
 import datetime as dt
 import gzip
 import itertools
+import json
 import random
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from image_ops.accesslogs.fields import FIELD_NAMES
+from image_ops.accesslogs.fields import FIELD_NAMES, normalized
 
 # Edge locations used by the generator, with their request weights. Prefixes are
 # all present in edge_locations.json, except ZZZ (an unknown code on purpose).
@@ -208,6 +210,54 @@ def write_gzip(path: Path, lines: Iterable[str], *, truncate_last_line: bool = F
         fh.write("".join(buf))
 
 
+def json_lines(records: Iterable[Record], fields: Sequence[str] = FIELD_NAMES) -> Iterator[str]:
+    """Standard logging v2's ``json`` format: one object per line keyed by field name,
+    every value a string (``-`` where empty), as in AWS's Athena table for it."""
+    index = {name: i for i, name in enumerate(FIELD_NAMES)}
+    picks = [(f, index[f]) for f in fields]
+    for r in records:
+        v = r.values
+        yield json.dumps({f: v[i] for f, i in picks}, separators=(",", ":")) + "\n"
+
+
+def write_parquet(
+    path: Path, records: Iterable[Record], fields: Sequence[str] = FIELD_NAMES
+) -> None:
+    """Standard logging v2's ``parquet`` format: one string column per field, named as
+    CloudFront names them (``cs(Host)`` -> ``cs_host``), written by DuckDB's own writer."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tsv = Path(tmp) / "records.tsv"
+        with tsv.open("w", encoding="utf-8") as fh:
+            index = {name: i for i, name in enumerate(FIELD_NAMES)}
+            picks = [index[f] for f in fields]
+            for r in records:
+                v = r.values
+                fh.write("\t".join(v[p] for p in picks) + "\n")
+        spec = ", ".join(f"'{normalized(f)}': 'VARCHAR'" for f in fields)
+        copy = (
+            f"COPY (SELECT * FROM read_csv('{tsv}', delim='\t', quote='', escape='', "  # noqa: S608
+            f"header=false, auto_detect=false, columns={{{spec}}})) TO '{path}' (FORMAT parquet)"
+        )  # our own temp file and the caller's path: dev-only test data
+        with duckdb.connect() as con:
+            con.execute(copy)
+
+
+def write_format(path: Path, records: Sequence[Record], fmt: str) -> None:
+    """The records as one v2 log file in ``fmt`` (w3c, plain and json gzip-compressed)."""
+    if fmt == "parquet":
+        write_parquet(path, records)
+    elif fmt == "json":
+        write_gzip(path, json_lines(records))
+    elif fmt == "plain":
+        write_gzip(path, (line for line in render(records) if not line.startswith("#")))
+    elif fmt == "w3c":
+        write_gzip(path, render(records))
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
 def split_gzip(src: Path, folder: Path, parts: int) -> list[Path]:
     """Split a gzip log into ``parts`` gzip files of consecutive lines, each with the headers.
 
@@ -237,8 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--format", choices=("w3c", "plain", "json", "parquet"), default="w3c")
     args = parser.parse_args(argv)
-    write_gzip(args.out, render(generate(args.lines, seed=args.seed)))
+    write_format(args.out, list(generate(args.lines, seed=args.seed)), args.format)
     return 0
 
 

@@ -149,9 +149,7 @@ def build_report(
     with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=root) as tmp:
         scratch = Path(tmp)
         found = Inputs(paths, scratch, endpoint_url=endpoint_url, s3_batch_files=s3_batch_files)
-        con = duckdb_engine.connect(
-            scratch / "report.duckdb", memory_limit=memory_limit, threads=threads
-        )
+        con = duckdb_engine.connect(scratch, memory_limit=memory_limit, threads=threads)
         batches = found.batches()
         try:
             stats = duckdb_engine.load(con, batches, scratch, max_line=max_line)

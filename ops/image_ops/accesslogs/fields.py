@@ -63,6 +63,25 @@ FIELDS: tuple[Field, ...] = (
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.log_name for f in FIELDS)
 BY_LOG_NAME: dict[str, Field] = {f.log_name: f for f in FIELDS}
+# The record fields, in order, the deploy/ templates ask standard logging v2 for (a test
+# holds both templates to it). Plain files carry no header: this is their default layout.
+DELIVERY_FIELDS: tuple[str, ...] = FIELD_NAMES
+
+
+def normalized(name: str) -> str:
+    """A field name as CloudFront's Parquet columns spell it, and the key every format's
+    names are matched on: ``cs(User-Agent)`` and ``cs_user_agent`` are the same field.
+    Lower case, every run of other characters one ``_``, none at the ends."""
+    out: list[str] = []
+    for ch in name.lower():
+        if ch.isascii() and ch.isalnum():
+            out.append(ch)
+        elif out and out[-1] != "_":
+            out.append("_")
+    return "".join(out).strip("_")
+
+
+BY_NORMALIZED: dict[str, Field] = {normalized(f.log_name): f for f in FIELDS}
 
 # The columns the report reads. The local engine loads only these (memory), and a
 # file whose header lacks one of them gets NULLs for it instead of being rejected.
@@ -80,6 +99,21 @@ REPORT_COLUMNS: tuple[str, ...] = (
 )
 BY_COLUMN: dict[str, Field] = {f.column: f for f in FIELDS}
 
+# What the report cannot fill when a file lacks a column (said in the report, per field,
+# with the number of files): the rows still count, the column is NULL for them.
+REPORT_NEEDS: dict[str, str] = {
+    "date": "timestamps: its lines are counted malformed",
+    "time": "timestamps: its lines are counted malformed",
+    "x_edge_location": "edge locations, per-region latency and cost by price region",
+    "sc_bytes": "bytes served and the cost estimate",
+    "cs_uri_stem": "top missed keys",
+    "sc_status": "error counts",
+    "x_edge_result_type": "hit ratio (unless x-edge-response-result-type is there)",
+    "time_taken": "time-taken percentiles",
+    "x_edge_response_result_type": "none (x-edge-result-type stands in)",
+    "time_to_first_byte": "TTFB percentiles",
+}
+
 # What the result-type fields mean for caching. A request is a *hit* when the
 # edge (or Origin Shield) answered from cache without a full origin fetch;
 # RefreshHit revalidated with a 304, so the body still came from cache.
@@ -91,9 +125,9 @@ MISS_RESULT_TYPES: tuple[str, ...] = ("Miss",)
 
 
 def column_for(log_name: str) -> str:
-    """SQL column name for a ``#Fields:`` entry; unknown fields get a sanitised name."""
-    known = BY_LOG_NAME.get(log_name)
+    """SQL column name for a field name in any format's spelling; unknown fields get a
+    sanitised name of their own."""
+    known = BY_LOG_NAME.get(log_name) or BY_NORMALIZED.get(normalized(log_name))
     if known is not None:
         return known.column
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in log_name.lower()).strip("_")
-    return f"extra_{cleaned or 'field'}"
+    return f"extra_{normalized(log_name) or 'field'}"

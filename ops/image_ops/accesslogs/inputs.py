@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
+from image_ops.accesslogs.fields import DELIVERY_FIELDS
 from image_ops.accesslogs.s3stream import DEFAULT_BATCH_FILES, S3Stream
 from image_ops.accesslogs.sources import LogFile, SourceError, collect_local, s3_client, stage
 
@@ -26,10 +27,11 @@ class Inputs:
         *,
         endpoint_url: str | None = None,
         s3_batch_files: int = DEFAULT_BATCH_FILES,
+        plain_fields: Sequence[str] = DELIVERY_FIELDS,
     ) -> None:
         self.s3_urls = [p for p in paths if p.startswith("s3://")]
         # Local paths are resolved now, so a missing file fails before any download.
-        local = collect_local([p for p in paths if not p.startswith("s3://")])
+        local = collect_local([p for p in paths if not p.startswith("s3://")], plain_fields)
         # DuckDB reads them under safe names: a user's file name is never a pattern.
         self.local_files = stage(local.files, scratch / "local")
         self.skipped = list(local.skipped)
@@ -37,6 +39,7 @@ class Inputs:
         self.scratch = scratch
         self.endpoint_url = endpoint_url
         self.s3_batch_files = s3_batch_files
+        self.plain_fields = tuple(plain_fields)
 
     def batches(self) -> Generator[list[LogFile], None, None]:
         """Yield non-empty batches; raise SourceError if no argument held a log file."""
@@ -49,7 +52,13 @@ class Inputs:
             for i, url in enumerate(self.s3_urls):
                 dest = self.scratch / f"s3-{i}"
                 dest.mkdir(parents=True, exist_ok=True)
-                stream = S3Stream(url, dest, client, batch_files=self.s3_batch_files)
+                stream = S3Stream(
+                    url,
+                    dest,
+                    client,
+                    batch_files=self.s3_batch_files,
+                    plain_fields=self.plain_fields,
+                )
                 try:
                     for batch in stream.batches():
                         found = True

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from image_ops.accesslogs.fields import DELIVERY_FIELDS
 from image_ops.accesslogs.sources import LogFile, SourceError, parse_s3_url, read_header
 
 if TYPE_CHECKING:
@@ -37,7 +38,13 @@ class S3Stream:
     """
 
     def __init__(
-        self, url: str, dest: Path, client: S3Client, *, batch_files: int = DEFAULT_BATCH_FILES
+        self,
+        url: str,
+        dest: Path,
+        client: S3Client,
+        *,
+        batch_files: int = DEFAULT_BATCH_FILES,
+        plain_fields: Sequence[str] = DELIVERY_FIELDS,
     ) -> None:
         if not 1 <= batch_files <= MAX_BATCH_FILES:
             raise SourceError(f"batch size must be 1..{MAX_BATCH_FILES}, got {batch_files}")
@@ -45,6 +52,7 @@ class S3Stream:
         self.dest = dest
         self.client = client
         self.batch_files = batch_files
+        self.plain_fields = tuple(plain_fields)
         self.skipped: list[str] = []
         self.objects = 0  # objects downloaded, logs or not
         self._slots = threading.Semaphore(2 * batch_files)
@@ -104,14 +112,14 @@ class S3Stream:
             target = self.dest / f"{self.objects:06d}.log"
             self.objects += 1
             self.client.download_file(bucket, key, str(target))
-            header = read_header(target)
+            header = read_header(target, self.plain_fields)
             origin = f"s3://{bucket}/{key}"  # names the object in truncated/skipped lists
             if header is None:
                 self.skipped.append(origin)
                 target.unlink()
                 self._slots.release()
                 continue
-            batch.append(LogFile(target, header[0], header[1], origin))
+            batch.append(LogFile.found(target, header, origin))
             if len(batch) >= self.batch_files:
                 self._ready.put(batch)
                 batch = []

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import os
 import stat
-import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from image_ops.accesslogs import formats
+from image_ops.accesslogs.fields import DELIVERY_FIELDS
+from image_ops.accesslogs.formats import Sniffed
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-GZIP_MAGIC = b"\x1f\x8b"
-_HEADER_PROBE_LINES = 5
-HEADER_BYTES = 64 * 1024  # the header sniff reads at most this much (decompressed)
-MAX_FIELDS = 256  # CloudFront has 33; a header with more is not a CloudFront log
-MAX_FIELD_NAME = 100
 GLOB_CHARS = "*?["  # DuckDB reads a path holding one of these as a pattern
 
 
@@ -32,77 +30,32 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class LogFile:
-    """A readable log file with the field names its ``#Fields:`` header declares."""
+    """A readable log file: the field names it declares (its ``#Fields:`` header, first
+    JSON record, Parquet schema; plain: the configured list), compression and format."""
 
     path: Path
     fields: tuple[str, ...]
     gzipped: bool
     origin: str  # what the user named (a path), or the S3 object's s3:// URL
+    fmt: str = "w3c"
+
+    @classmethod
+    def found(cls, path: Path, sniffed: Sniffed, origin: str) -> LogFile:
+        return cls(path, sniffed.fields, sniffed.gzipped, origin, sniffed.fmt)
+
+    def moved(self, path: Path, *, gzipped: bool | None = None) -> LogFile:
+        """The same log under another path (a staged link, a sanitized copy)."""
+        return replace(self, path=path, gzipped=self.gzipped if gzipped is None else gzipped)
 
 
-def _open_regular(path: Path) -> int:
-    """An fd on ``path`` if it is a regular file (symlinks followed); OSError otherwise.
-    O_NONBLOCK: opening a FIFO must not wait for a writer."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(f"not a regular file: {path}")
-    return fd
+def sniff_header(path: Path, plain_fields: Sequence[str] = DELIVERY_FIELDS) -> Sniffed | str:
+    """What ``path`` is if it is a CloudFront standard log (formats.sniff), else why not."""
+    return formats.sniff(path, plain_fields)
 
 
-def _prefix(fd: int, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes from the start of the file, decompressed if it is gzip."""
-    with os.fdopen(fd, "rb", closefd=True) as raw:
-        head = raw.read(2)
-        gzipped = head == GZIP_MAGIC
-        if not gzipped:
-            return head + raw.read(max(limit - 2, 0)), False
-        d = zlib.decompressobj(wbits=31)
-        out = bytearray()
-        pending = head
-        while len(out) < limit:
-            if not pending:
-                pending = raw.read(16 * 1024)
-                if not pending:
-                    break
-            out += d.decompress(pending, limit - len(out))
-            pending = d.unconsumed_tail
-            if d.eof:
-                break
-        return bytes(out), True
-
-
-def sniff_header(path: Path) -> tuple[tuple[str, ...], bool] | str:
-    """(fields, gzipped) if ``path`` looks like a CloudFront log, else why not.
-
-    Reads a bounded prefix (``HEADER_BYTES`` decompressed): the ``#Fields:`` line must be
-    one of the first few lines and end inside it. Anything but a regular file is refused."""
-    try:
-        data, gzipped = _prefix(_open_regular(path), HEADER_BYTES)
-    except (OSError, EOFError, zlib.error) as exc:
-        return f"unreadable: {getattr(exc, 'strerror', None) or exc}"
-    lines = data.split(b"\n")
-    for raw_line in lines[: min(_HEADER_PROBE_LINES, len(lines) - 1)]:  # complete lines only
-        line = raw_line.decode("utf-8", "replace").rstrip("\r")
-        if line.startswith("#Fields:"):
-            fields = tuple(line[len("#Fields:") :].split())
-            if not fields:
-                return "an empty #Fields header"
-            if len(fields) > MAX_FIELDS:
-                return f"a #Fields header of {len(fields)} fields (at most {MAX_FIELDS})"
-            if any(len(f) > MAX_FIELD_NAME or not f.isprintable() for f in fields):
-                return f"a #Fields name longer than {MAX_FIELD_NAME} or not printable"
-            return fields, gzipped
-        if not line.startswith("#"):
-            break
-    return (
-        f"no #Fields header (in the first {_HEADER_PROBE_LINES} lines, {HEADER_BYTES // 1024} KiB)"
-    )
-
-
-def read_header(path: Path) -> tuple[tuple[str, ...], bool] | None:
-    """Return (fields, gzipped) if ``path`` looks like a CloudFront log, else None."""
-    found = sniff_header(path)
+def read_header(path: Path, plain_fields: Sequence[str] = DELIVERY_FIELDS) -> Sniffed | None:
+    """What ``path`` is if it is a CloudFront standard log, else None."""
+    found = formats.sniff(path, plain_fields)
     return None if isinstance(found, str) else found
 
 
@@ -164,7 +117,7 @@ class Collected:
     not_regular: list[str] = field(default_factory=list)
 
 
-def collect_local(paths: Sequence[str]) -> Collected:
+def collect_local(paths: Sequence[str], plain_fields: Sequence[str] = DELIVERY_FIELDS) -> Collected:
     """Resolve local paths. A named file must be a log; folder members that aren't are skipped."""
     out = Collected([], [])
     for raw in paths:
@@ -175,21 +128,21 @@ def collect_local(paths: Sequence[str]) -> Collected:
                 if why is not None:
                     out.not_regular.append(f"{f} ({why})")
                     continue
-                found = read_header(f)
+                found = read_header(f, plain_fields)
                 if found is None:
                     out.skipped.append(str(f))
                 else:
-                    out.files.append(LogFile(f, found[0], found[1], str(f)))
+                    out.files.append(LogFile.found(f, found, str(f)))
             continue
         why = _not_regular(p)
         if why in ("vanished", "broken symlink"):
             raise SourceError(f"no such file or directory: {raw}")
         if why is not None:
             raise SourceError(f"not a regular file ({why}): {raw}")
-        header = sniff_header(p)
+        header = sniff_header(p, plain_fields)
         if isinstance(header, str):
             raise SourceError(f"not a CloudFront standard log ({header}): {raw}")
-        out.files.append(LogFile(p, header[0], header[1], raw))
+        out.files.append(LogFile.found(p, header, raw))
     return out
 
 
@@ -206,7 +159,7 @@ def stage(files: Sequence[LogFile], folder: Path) -> list[LogFile]:
             os.link(f.path, link)
         except OSError:
             os.symlink(os.path.realpath(f.path), link)
-        staged.append(LogFile(link, f.fields, f.gzipped, f.origin))
+        staged.append(f.moved(link))
     return staged
 
 

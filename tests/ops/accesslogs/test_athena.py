@@ -60,10 +60,10 @@ def test_athena_sql_runs_on_duckdb_and_agrees_with_local_engine(
     athena_like: duckdb.DuckDBPyConnection, log_file: Path, tmp_path: Path
 ) -> None:
     window = duckdb_engine.Window()
-    local_con = duckdb_engine.connect(tmp_path / "r.duckdb", memory_limit="256MB", threads=1)
+    local_con = duckdb_engine.connect(tmp_path, memory_limit="256MB", threads=1)
     found = read_header(log_file)
     assert found is not None
-    duckdb_engine.load(local_con, [[LogFile(log_file, found[0], True, str(log_file))]], tmp_path)
+    duckdb_engine.load(local_con, [[LogFile.found(log_file, found, str(log_file))]], tmp_path)
     local = duckdb_engine.run_queries(local_con, window)
     for q in QUERIES:
         cur = athena_like.execute((DEPLOY / f"{q.name}.sql").read_text(), window.params())

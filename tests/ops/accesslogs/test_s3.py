@@ -70,9 +70,9 @@ def test_s3_prefix_streams_with_a_bound_on_files_held(
     real_read_header = s3stream.read_header
     real_load_batch = duckdb_engine._load_batch
 
-    def read_header_counting(path: Path) -> Any:  # runs right after each download
+    def read_header_counting(path: Path, *args: Any) -> Any:  # runs right after each download
         on_disk.append(_files_on_disk(scratch))
-        return real_read_header(path)
+        return real_read_header(path, *args)
 
     def load_batch_counting(*args: Any, **kwargs: Any) -> None:
         on_disk.append(_files_on_disk(scratch))

@@ -20,6 +20,8 @@ from typing import Any, NoReturn, TypeVar
 import duckdb
 
 from image_ops.accesslogs import duckdb_engine, report, sources
+from image_ops.accesslogs.fields import BY_NORMALIZED, DELIVERY_FIELDS, normalized
+from image_ops.accesslogs.formats import MAX_FIELD_NAME, MAX_FIELDS
 from image_ops.accesslogs.inputs import Inputs
 from image_ops.accesslogs.render import safe_text, to_json, to_text
 from image_ops.accesslogs.s3stream import DEFAULT_BATCH_FILES, MAX_BATCH_FILES
@@ -79,7 +81,25 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
         help=f"S3 objects per load batch; at most twice this many are on disk at once "
         f"(default {DEFAULT_BATCH_FILES})",
     )
+    p.add_argument(
+        "--plain-fields",
+        type=_plain_fields,
+        default=DELIVERY_FIELDS,
+        help="the comma-separated record fields of plain-format files, which carry no header "
+        "(default: the 33 fields deploy/ configures, in order)",
+    )
     p.set_defaults(func=run_report)
+
+
+def _plain_fields(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(","))
+    if any(not n or len(n) > MAX_FIELD_NAME or not n.isprintable() for n in names):
+        raise argparse.ArgumentTypeError("want comma-separated field names, none empty")
+    if len(names) > MAX_FIELDS or not any(normalized(n) in BY_NORMALIZED for n in names):
+        raise argparse.ArgumentTypeError(
+            f"want 1..{MAX_FIELDS} field names, at least one a CloudFront field"
+        )
+    return names
 
 
 def _max_line(value: str) -> int:
@@ -140,6 +160,7 @@ def build_report(
     scratch_dir: Path | None = None,
     s3_batch_files: int = DEFAULT_BATCH_FILES,
     max_line: int = duckdb_engine.MAX_LINE_BYTES,
+    plain_fields: Sequence[str] = DELIVERY_FIELDS,
     extra: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
 ) -> tuple[dict[str, Any], T | None]:
     """Collect, load, query: the report dict, plus what `extra` computed on the loaded logs
@@ -148,7 +169,13 @@ def build_report(
     root = scratch_root(scratch_dir)
     with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=root) as tmp:
         scratch = Path(tmp)
-        found = Inputs(paths, scratch, endpoint_url=endpoint_url, s3_batch_files=s3_batch_files)
+        found = Inputs(
+            paths,
+            scratch,
+            endpoint_url=endpoint_url,
+            s3_batch_files=s3_batch_files,
+            plain_fields=plain_fields,
+        )
         con = duckdb_engine.connect(scratch, memory_limit=memory_limit, threads=threads)
         batches = found.batches()
         try:
@@ -182,6 +209,7 @@ def run_report(args: argparse.Namespace) -> int:
             scratch_dir=args.scratch_dir,
             s3_batch_files=args.s3_batch_files,
             max_line=args.max_line_bytes,
+            plain_fields=args.plain_fields,
         )
     except (UsageError, sources.SourceError) as exc:
         return _fail(str(exc))

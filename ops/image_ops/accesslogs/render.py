@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from image_ops.accesslogs.fields import BY_COLUMN, REPORT_NEEDS
 from image_ops.textsafe import safe_lines, safe_text
 
 __all__ = ["safe_text", "table", "to_json", "to_text"]
@@ -89,6 +90,20 @@ def _timeline(rows: list[dict[str, Any]]) -> tuple[str, list[list[object]]]:
     ]
 
 
+def _input_notes(inp: dict[str, Any]) -> list[str]:
+    """The formats read, and what the report could not fill for files without a field."""
+    notes = []
+    if inp.get("formats"):
+        notes.append("formats " + ", ".join(f"{k} {v}" for k, v in sorted(inp["formats"].items())))
+    for column, files in sorted(inp.get("missing_fields", {}).items()):
+        name = BY_COLUMN[column].log_name
+        needs = REPORT_NEEDS.get(column, "its column")
+        notes.append(
+            f"field {name} missing in {files} of {inp['files']} files: not filled there: {needs}"
+        )
+    return notes
+
+
 def to_text(report: dict[str, Any]) -> str:
     """The human-readable report."""
     s = report["summary"]
@@ -103,6 +118,7 @@ def to_text(report: dict[str, Any]) -> str:
         f"non-log files skipped {len(inp['skipped_files'])}, "
         f"not regular files skipped {len(inp['not_regular_files'])}"
     )
+    out.extend(_input_notes(inp))
     out.append(f"window  {s['first_ts'] or '-'} .. {s['last_ts'] or '-'} (UTC)")
     out.append("")
     out.append(f"requests      {s['requests']}")

@@ -148,7 +148,8 @@ def register(sub: Any) -> None:
         action="append",
         type=_pin,
         metavar="HOST=ADDR",
-        help="connect to ADDR for HOST, skipping DNS (like curl --resolve)",
+        help="connect to ADDR for HOST, skipping DNS (like curl --resolve); localhost and "
+        "*.localhost need none: they are loopback (127.0.0.1, then ::1), as in a browser",
     )
     p.add_argument("--ca-file", help="PEM CA to trust for HTTPS (default: system roots)")
     from image_ops.probe.urls import add_host_args

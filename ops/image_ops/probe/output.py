@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from image_ops.textsafe import safe_text
+
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
@@ -31,6 +33,19 @@ def _table(title: str, rows: dict[str, dict[str, Any]], extra: str = "") -> list
     return lines
 
 
+def _failures_line(failures: dict[str, dict[str, Any]]) -> str:
+    """`failures: dns 12 (cdn.example: gaierror: ...), connect 0, ...`: every cause, so a
+    zero says that step worked; the example comes from outside (a server, a resolver's
+    URL) and is escaped."""
+    if not any(row["count"] for row in failures.values()):
+        return "failures: none"
+    parts = [
+        f"{cause} {row['count']}" + (f" ({safe_text(row['example'])})" if row["count"] else "")
+        for cause, row in failures.items()
+    ]
+    return "failures: " + ", ".join(parts)
+
+
 def to_text(report: dict[str, Any]) -> str:
     phases = "  ".join(
         f"{k.removesuffix('_ms')} {_ms(v)}" for k, v in report["phases_p95_ms"].items()
@@ -40,6 +55,10 @@ def to_text(report: dict[str, Any]) -> str:
         f"hit ratio {_pct(report['hit_ratio'])}, 4xx {_pct(report['error_rates']['4xx'])}, "
         f"5xx {_pct(report['error_rates']['5xx'])}",
         f"p95 per phase (ms): {phases}",
+        _failures_line(report["failures"]),
+        "addresses: "
+        + ", ".join(f"{k} {v}" for k, v in report["resolved_by"].items())
+        + " (pinned and localhost: no DNS lookup, dns 0 ms)",
         "",
         *_table("POP", report["by_pop"], "region"),
         "",

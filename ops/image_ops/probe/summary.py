@@ -1,5 +1,6 @@
 """Samples -> the probe report: p50/p95 per POP, region and origin, hit ratio, error rates,
-and the checks against the gates file's targets."""
+failures per cause, where addresses came from, and the checks against the gates file's
+targets."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from image_ops.gates.checks import Check, check, percentile, rate
 from image_ops.gates.config import GateConfig
-from image_ops.probe.timing import Sample
+from image_ops.probe.timing import CAUSES, RESOLVED_BY, Sample
 
 PHASES = ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms")
 
@@ -36,6 +38,29 @@ def _group(samples: Iterable[Sample]) -> dict[str, Any]:
         "status_5xx": sum(1 for s in rows if s.status >= 500),
         "failed": sum(1 for s in rows if s.status == 0),
     }
+
+
+def _failure_text(sample: Sample) -> str:
+    """`host: why`, what an operator needs to tell a typo'd host from a down server."""
+    why = sample.error or f"HTTP {sample.status}"
+    try:
+        host = urlsplit(sample.url).hostname
+    except ValueError:  # a refused URL may not parse
+        host = None
+    return f"{host}: {why}" if host else why
+
+
+def failures(samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
+    """Per cause (every one of CAUSES, then any other seen): how many failed samples, and
+    the first one's message (None when there is none), so the text report says why the
+    run failed, not only how often."""
+    out: dict[str, dict[str, Any]] = {c: {"count": 0, "example": None} for c in CAUSES}
+    for s in samples:
+        if s.cause:
+            row = out.setdefault(s.cause, {"count": 0, "example": None})
+            row["count"] += 1
+            row["example"] = row["example"] or _failure_text(s)
+    return out
 
 
 def _by(samples: Sequence[Sample], key: Any) -> dict[str, dict[str, Any]]:
@@ -78,6 +103,8 @@ def summarise(
             p: percentile([v for s in samples if (v := getattr(s, p)) is not None], 0.95)
             for p in PHASES
         },
+        "failures": failures(samples),
+        "resolved_by": {r: sum(1 for s in samples if s.resolved_by == r) for r in RESOLVED_BY},
         "requests": [asdict(s) for s in samples],
     }
     report["checks"] = [c.as_dict() for c in probe_checks(report, config)]

@@ -11,9 +11,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import ipaddress
 import json
+import socket
+import ssl
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,7 @@ from wishlist_dev import synth_logs as synth
 from wishlist_dev.edge.local_edge import LocalEdge
 from wishlist_dev.embedded import EmbeddedResolver
 from wishlist_dev.localaws import LocalAws
-from wishlist_images_client import ImageResolverClient
+from wishlist_images_client import ImageResolverClient, Origin, ResolvedImage
 
 __all__ = ["edge", "edge_binaries", "put_object"]
 
@@ -147,6 +152,23 @@ def write_logs(
     return path
 
 
+def start_probe_resolver(
+    start_resolver: Callable[..., EmbeddedResolver],
+    cdn_domain: str,
+    tmp_path: Path,
+    scheme: str = "http",
+) -> EmbeddedResolver:
+    """A resolver handing out SCHEME://CDN_DOMAIN/... CDN URLs and presigned S3 URLs (http
+    only for a .localhost CDN: the resolver refuses it elsewhere)."""
+    return start_resolver(
+        cloudfront_distribution_domain=cdn_domain,
+        cdn_url_scheme=scheme,
+        s3_fallback_mode="presigned",
+        rollout_store=f"file://{tmp_path}/rollout.json",
+        admin_token=ADMIN_TOKEN,
+    )
+
+
 @pytest.fixture
 def stack(
     local_aws: LocalAws,
@@ -160,13 +182,7 @@ def stack(
     may load exactly those two hosts (PROBE_CDN_HOSTS, PROBE_S3_HOSTS)."""
     monkeypatch.setenv("PROBE_CDN_HOSTS", f"{LOCAL_CDN}:{edge.http_port}")
     monkeypatch.setenv("PROBE_S3_HOSTS", local_aws.endpoint.removeprefix("http://"))
-    server = start_resolver(
-        cloudfront_distribution_domain=f"{LOCAL_CDN}:{edge.http_port}",
-        cdn_url_scheme="http",
-        s3_fallback_mode="presigned",
-        rollout_store=f"file://{tmp_path}/rollout.json",
-        admin_token=ADMIN_TOKEN,
-    )
+    server = start_probe_resolver(start_resolver, f"{LOCAL_CDN}:{edge.http_port}", tmp_path)
     with ImageResolverClient(server.target, admin_token=ADMIN_TOKEN) as client:
         set_flag(client, 10)
         yield {"server": server, "client": client, "target": server.target}
@@ -184,20 +200,13 @@ def set_flag(client: ImageResolverClient, percent: int, enabled: bool = True) ->
 
 
 def probe_args(
-    target: str, keys: list[str], gates: Path, out: Path | str, *extra: str
+    target: str, keys: list[str], gates: Path, out: Path | str, *extra: str, pin: bool = True
 ) -> list[str]:
-    args = [
-        "probe",
-        "--target",
-        target,
-        "--config",
-        str(gates),
-        "--json-out",
-        str(out),
-        "--resolve",
-        f"{LOCAL_CDN}=127.0.0.1",
-        *extra,
-    ]
+    """`probe` against `target`; `pin`: with `--resolve cdn.localhost=127.0.0.1`."""
+    args = ["probe", "--target", target, "--config", str(gates), "--json-out", str(out)]
+    if pin:
+        args += ["--resolve", f"{LOCAL_CDN}=127.0.0.1"]
+    args += extra
     for key in keys:
         args += ["--key", key]
     return args
@@ -250,3 +259,126 @@ def evidence(stack, sample, gates_file, alarms, tmp_path, local_aws) -> dict[str
             "alice",
         ],
     }
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(500)
+
+
+class _ImageHandler(BaseHTTPRequestHandler):
+    server: ImageServer
+
+    def do_GET(self) -> None:
+        self.server.requests += 1
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(PNG)))
+        self.end_headers()
+        self.wfile.write(PNG)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class ImageServer(ThreadingHTTPServer):
+    """A real HTTP(S) server on a loopback address answering every GET with `status` and a
+    small PNG; `requests` counts the GETs it was asked."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        super().__init__((host, 0), _ImageHandler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.status = 200
+        self.requests = 0
+        self.port = int(self.server_address[1])
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+@pytest.fixture
+def image_server() -> Iterator[ImageServer]:
+    server = ImageServer()
+    yield server
+    server.close()
+
+
+class Listener:
+    """A loopback TCP listener that counts the connections it is offered; it sends `reply`
+    (after reading the request) or nothing, then closes."""
+
+    def __init__(self, reply: bytes = b"") -> None:
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            with conn:
+                if self.reply:
+                    conn.settimeout(2)
+                    conn.recv(65536)
+                    conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+class HandsOut:
+    """A resolver stand-in that hands out the given URLs as CDN URLs."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+
+    def batch_resolve(self, keys: list[str], user_id: str = "") -> list[ResolvedImage]:
+        return [ResolvedImage(u, Origin.CDN) for u in self.urls]
+
+
+def _is_ip(host: object) -> bool:
+    try:
+        ipaddress.ip_address(str(host))
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """In this process getaddrinfo knows no name (IP literals still pass, as they need no
+    DNS): every name asked is recorded (the returned list) and fails as an unknown name."""
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if _is_ip(host):
+            return real(host, *args, **kwargs)
+        asked.append(str(host))
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked

@@ -5,63 +5,11 @@ never a connection."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from typing import Any
-
-import pytest
 
 from image_ops.probe import sampling
 from image_ops.probe.timing import fetch
 from image_ops.probe.urls import UrlPolicy
-from tests.ops.gating.conftest import probe_args, run, set_flag
-from wishlist_images_client import Origin, ResolvedImage
-
-
-class Listener:
-    """A loopback TCP listener that counts the connections it is offered."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def listener() -> Any:
-    lst = Listener()
-    yield lst
-    lst.close()
-
-
-class HandsOut:
-    """A resolver stand-in that hands out the given URLs as CDN URLs."""
-
-    def __init__(self, urls: list[str]) -> None:
-        self.urls = urls
-
-    def batch_resolve(self, keys: list[str], user_id: str = "") -> list[ResolvedImage]:
-        return [ResolvedImage(u, Origin.CDN) for u in self.urls]
+from tests.ops.gating.conftest import HandsOut, Listener, probe_args, run, set_flag
 
 
 def test_only_http_urls_on_the_configured_hosts_are_loaded(listener: Listener) -> None:

@@ -37,7 +37,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS cloudfront_logs (
 )
 PARTITIONED BY (distributionid STRING, dt STRING)
 ROW FORMAT DELIMITED FIELDS TERMINATED BY '\t'
-LOCATION 's3://lego-moc-cloudfront-logs/cloudfront/'
+LOCATION 's3://lego-moc-cloudfront-logs/cloudfront/w3c/'
 TBLPROPERTIES (
   'skip.header.line.count'='2',
   'projection.enabled'='true',
@@ -48,5 +48,5 @@ TBLPROPERTIES (
   'projection.dt.range'='2026/01/01,NOW',
   'projection.dt.interval'='1',
   'projection.dt.interval.unit'='DAYS',
-  'storage.location.template'='s3://lego-moc-cloudfront-logs/cloudfront/${distributionid}/${dt}/'
+  'storage.location.template'='s3://lego-moc-cloudfront-logs/cloudfront/w3c/${distributionid}/${dt}/'
 );

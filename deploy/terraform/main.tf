@@ -17,8 +17,9 @@ locals {
   # Where access logs land. One definition for the delivery, the bucket policy and the Athena
   # table (outputs athena_*); ops/image_ops/accesslogs/athena.py renders the same layout
   # and tests/deploy/test_access_log_layout.py checks that all of them agree.
-  access_log_prefix        = "cloudfront/"
-  access_log_suffix_path   = "${local.access_log_prefix}{DistributionId}/{yyyy}/{MM}/{dd}"
+  access_log_prefix = "cloudfront/"
+  # The format is in the path: changing it never mixes two formats under one Athena table.
+  access_log_suffix_path   = "${local.access_log_prefix}${var.log_output_format}/{DistributionId}/{yyyy}/{MM}/{dd}"
   legacy_access_log_prefix = "cloudfront-legacy/"
   # The 33 fields, in order, that the Athena table reads by position (tab-separated): the v2
   # default field list is longer and ordered differently. Same list as accesslogs/fields.py.
@@ -307,10 +308,11 @@ resource "aws_cloudwatch_log_delivery" "access" {
   delivery_source_name     = aws_cloudwatch_log_delivery_source.access[0].name
   delivery_destination_arn = aws_cloudwatch_log_delivery_destination.access_s3[0].arn
   record_fields            = local.access_log_record_fields
-  field_delimiter          = "\t"
-  tags                     = var.tags
+  # The delimiter applies to the delimited formats only (w3c, plain).
+  field_delimiter = contains(["w3c", "plain"], var.log_output_format) ? "\t" : null
+  tags            = var.tags
 
-  # Keys: cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}/<file>.gz, the Athena table's projection.
+  # Keys: cloudfront/<format>/{DistributionId}/{yyyy}/{MM}/{dd}/<file>, the Athena tables' projection.
   s3_delivery_configuration {
     suffix_path                 = local.access_log_suffix_path
     enable_hive_compatible_path = false

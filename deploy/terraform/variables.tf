@@ -109,9 +109,9 @@ variable "logging_mode" {
 }
 
 variable "log_output_format" {
-  description = "File format of v2 access logs (w3c matches the legacy tab-separated layout)."
+  description = "File format of v2 access logs: parquet (default; columnar, Athena scans only the columns a query reads) or w3c, json, plain. Delivered under cloudfront/<format>/; deploy/athena has a table for w3c and for parquet."
   type        = string
-  default     = "w3c"
+  default     = "parquet"
 
   validation {
     condition     = contains(["w3c", "json", "plain", "parquet"], var.log_output_format)

@@ -4,13 +4,20 @@
 committed files; a test regenerates into a temp dir and diffs, so the Athena SQL
 cannot drift from the queries the local DuckDB run executes.
 
-The table expects standard logs delivered with S3 partitioning
-``{prefix}/{DistributionId}/{yyyy}/{MM}/{dd}/`` (standard logging v2), which is
-what partition projection needs: Athena computes the partition locations from
-the ``dt`` predicate every report query carries instead of listing the bucket.
-``DELIVERY_SUFFIX_PATH`` is that layout, written as the delivery's S3 suffix path;
-the table's projection is derived from it, and tests/deploy checks that both
-deploy/ templates configure the delivery with exactly this string.
+The tables expect standard logs delivered with S3 partitioning
+``cloudfront/{format}/{DistributionId}/{yyyy}/{MM}/{dd}/`` (standard logging v2), which
+is what partition projection needs: Athena computes the partition locations from the
+``dt`` predicate every report query carries instead of listing the bucket. The format is
+in the path so that changing the delivery's format never puts two formats under one
+table. ``delivery_suffix_path`` is that layout, written as the delivery's S3 suffix path;
+each table's projection is derived from it, and tests/deploy checks that both deploy/
+templates configure the delivery with exactly this string.
+
+Two tables, one view each, the same queries: ``cloudfront_logs`` reads ``w3c`` (tab
+separated, by position: the templates pin the record fields), ``cloudfront_logs_parquet``
+reads ``parquet`` (by column name; every column a string, as CloudFront writes them,
+cast in the view). Create the table and view of the format the delivery writes. The
+``json`` and ``plain`` formats are read by ``image-ops logs report`` only.
 """
 
 from __future__ import annotations
@@ -20,14 +27,23 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from image_ops.accesslogs.fields import FIELDS
+from image_ops.accesslogs.fields import BY_COLUMN, FIELDS, REPORT_COLUMNS, normalized
 from image_ops.accesslogs.queries import LOGS_TABLE, QUERIES, REQUESTS_VIEW, requests_select
+from image_ops.accesslogs.readers import typed
 
 LOGS_BUCKET = "lego-moc-cloudfront-logs"
 LOG_PREFIX = "cloudfront/"
-# Standard logging v2: AWS::Logs::Delivery S3SuffixPath / aws_cloudwatch_log_delivery suffix_path.
-DELIVERY_SUFFIX_PATH = LOG_PREFIX + "{DistributionId}/{yyyy}/{MM}/{dd}"
-DEFAULT_LOCATION = f"s3://{LOGS_BUCKET}/{LOG_PREFIX}"
+PARQUET_TABLE = "cloudfront_logs_parquet"
+ATHENA_FORMATS = ("w3c", "parquet")  # the v2 formats with a table here
+DEFAULT_LOCATION = f"s3://{LOGS_BUCKET}/{LOG_PREFIX}"  # + the format and "/"
+
+
+def delivery_suffix_path(fmt: str) -> str:
+    """Standard logging v2's S3 suffix path for ``fmt`` (AWS::Logs::Delivery S3SuffixPath,
+    aws_cloudwatch_log_delivery suffix_path): the templates write the format in."""
+    return f"{LOG_PREFIX}{fmt}/{{DistributionId}}/{{yyyy}}/{{MM}}/{{dd}}"
+
+
 # Delivery path variables → the partition columns that project them (dt uses DT_FORMAT).
 _PARTITION_VARIABLES = {"{DistributionId}": "${distributionid}", "{yyyy}/{MM}/{dd}": "${dt}"}
 DT_FORMAT = "yyyy/MM/dd"
@@ -46,11 +62,10 @@ PARAMS_NOTE = (
 )
 
 
-def partition_template(suffix_path: str = DELIVERY_SUFFIX_PATH) -> str:
-    """The projection's path under LOCATION, derived from the delivery suffix path."""
-    if not suffix_path.startswith(LOG_PREFIX):
-        raise ValueError(f"suffix path {suffix_path!r} is not under {LOG_PREFIX!r}")
-    relative = suffix_path.removeprefix(LOG_PREFIX)
+def partition_template(fmt: str) -> str:
+    """The projection's path under the format's LOCATION, derived from the suffix path."""
+    suffix_path = delivery_suffix_path(fmt)
+    relative = suffix_path.removeprefix(f"{LOG_PREFIX}{fmt}/")
     for variable, column in _PARTITION_VARIABLES.items():
         relative = relative.replace(variable, column)
     if "{" in relative.replace("${", ""):
@@ -58,17 +73,8 @@ def partition_template(suffix_path: str = DELIVERY_SUFFIX_PATH) -> str:
     return relative.rstrip("/") + "/"
 
 
-def table_ddl(
-    location: str = DEFAULT_LOCATION,
-    distributions: Sequence[str] = DEFAULT_DISTRIBUTIONS,
-    start: str = DEFAULT_START,
-) -> str:
-    """CREATE EXTERNAL TABLE for the 33-field TSV, partition projection on distribution + day."""
-    if not location.endswith("/"):
-        location += "/"
-    cols = ",\n".join(f"  `{f.column}` {f.sql_type}" for f in FIELDS)
+def _projection(location: str, fmt: str, distributions: Sequence[str], start: str) -> str:
     props = {
-        "skip.header.line.count": "2",
         "projection.enabled": "true",
         "projection.distributionid.type": "enum",
         "projection.distributionid.values": ",".join(distributions),
@@ -77,23 +83,69 @@ def table_ddl(
         "projection.dt.range": f"{start},NOW",
         "projection.dt.interval": "1",
         "projection.dt.interval.unit": "DAYS",
-        "storage.location.template": location + partition_template(),
+        "storage.location.template": location + partition_template(fmt),
     }
-    prop_sql = ",\n".join(f"  '{k}'='{v}'" for k, v in props.items())
+    return ",\n".join(f"  '{k}'='{v}'" for k, v in props.items())
+
+
+def _location(base: str, fmt: str) -> str:
+    return base.rstrip("/") + f"/{fmt}/"
+
+
+def table_ddl(
+    location: str = DEFAULT_LOCATION,
+    distributions: Sequence[str] = DEFAULT_DISTRIBUTIONS,
+    start: str = DEFAULT_START,
+) -> str:
+    """CREATE EXTERNAL TABLE for the 33-field W3C files, projected on distribution + day."""
+    where = _location(location, "w3c")
+    cols = ",\n".join(f"  `{f.column}` {f.sql_type}" for f in FIELDS)
     return (
         f"{_GENERATED}"
         f"CREATE EXTERNAL TABLE IF NOT EXISTS {LOGS_TABLE} (\n{cols}\n)\n"
         "PARTITIONED BY (distributionid STRING, dt STRING)\n"
         "ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t'\n"
-        f"LOCATION '{location}'\n"
-        f"TBLPROPERTIES (\n{prop_sql}\n);\n"
+        f"LOCATION '{where}'\n"
+        "TBLPROPERTIES (\n  'skip.header.line.count'='2',\n"
+        f"{_projection(where, 'w3c', distributions, start)}\n);\n"
+    )
+
+
+def parquet_table_ddl(
+    location: str = DEFAULT_LOCATION,
+    distributions: Sequence[str] = DEFAULT_DISTRIBUTIONS,
+    start: str = DEFAULT_START,
+) -> str:
+    """CREATE EXTERNAL TABLE for the Parquet files: CloudFront's column names
+    (``cs(Host)`` -> ``cs_host``), all strings, as AWS's Athena guide declares them."""
+    where = _location(location, "parquet")
+    cols = ",\n".join(f"  `{normalized(f.log_name)}` STRING" for f in FIELDS)
+    return (
+        f"{_GENERATED}"
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS {PARQUET_TABLE} (\n{cols}\n)\n"
+        "PARTITIONED BY (distributionid STRING, dt STRING)\n"
+        "STORED AS PARQUET\n"
+        f"LOCATION '{where}'\n"
+        f"TBLPROPERTIES (\n{_projection(where, 'parquet', distributions, start)}\n);\n"
     )
 
 
 def view_sql() -> str:
     """The derived-columns view every report query reads (same select list as DuckDB)."""
     return (
-        f"{_GENERATED}CREATE OR REPLACE VIEW {REQUESTS_VIEW} AS\n{requests_select(LOGS_TABLE)};\n"
+        f"{_GENERATED}-- For the w3c table (00_table_cloudfront_logs.sql).\n"
+        f"CREATE OR REPLACE VIEW {REQUESTS_VIEW} AS\n{requests_select(LOGS_TABLE)};\n"
+    )
+
+
+def parquet_view_sql() -> str:
+    """The same view over the Parquet table: its strings cast as the local reader casts
+    them (readers.typed: one definition), then the same derived columns."""
+    source = {c: normalized(BY_COLUMN[c].log_name) for c in REPORT_COLUMNS}
+    inner = f"(SELECT {typed(source)}, dt FROM {PARQUET_TABLE}) AS {LOGS_TABLE}"  # noqa: S608
+    return (
+        f"{_GENERATED}-- For the parquet table (00_table_cloudfront_logs_parquet.sql).\n"
+        f"CREATE OR REPLACE VIEW {REQUESTS_VIEW} AS\n{requests_select(inner)};\n"
     )
 
 
@@ -110,7 +162,9 @@ def render_all(
     """Every file of deploy/athena, by name."""
     files = {
         "00_table_cloudfront_logs.sql": table_ddl(location, distributions, start),
+        "00_table_cloudfront_logs_parquet.sql": parquet_table_ddl(location, distributions, start),
         "01_view_cloudfront_requests.sql": view_sql(),
+        "01_view_cloudfront_requests_parquet.sql": parquet_view_sql(),
     }
     files.update(query_files())
     return files
@@ -125,7 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Write (or print) the Athena files."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--write", type=Path, metavar="DIR", help="write the files into DIR")
-    p.add_argument("--location", default=DEFAULT_LOCATION, help="s3:// log prefix")
+    p.add_argument(
+        "--location",
+        default=DEFAULT_LOCATION,
+        help="s3:// log prefix (the format's folder is added)",
+    )
     p.add_argument(
         "--distribution-ids", default=",".join(DEFAULT_DISTRIBUTIONS), help="comma-separated"
     )

@@ -56,9 +56,34 @@ def athena_like(tmp_path: Path, log_file: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@pytest.fixture
+def athena_like_parquet(tmp_path: Path, records: list[synth.Record]) -> duckdb.DuckDBPyConnection:
+    """DuckDB holding ``cloudfront_logs_parquet`` as Athena would see CloudFront's Parquet
+    files (string columns named cs_host, ...) plus ``dt``, with the committed view on top."""
+    path = tmp_path / "requests.parquet"
+    synth.write_parquet(path, records)
+    con = duckdb.connect()
+    con.execute(duckdb_engine.PERCENTILE_MACRO)
+    con.execute(
+        "CREATE TABLE cloudfront_logs_parquet AS SELECT *, replace(\"date\", '-', '/') AS dt "
+        f"FROM read_parquet('{path}')"
+    )
+    ddl = (DEPLOY / "00_table_cloudfront_logs_parquet.sql").read_text()
+    table_cols = [line.split("`")[1] for line in ddl.splitlines() if line.startswith("  `")]
+    file_cols = [r[0] for r in con.execute("DESCRIBE cloudfront_logs_parquet").fetchall()]
+    assert file_cols == [*table_cols, "dt"]  # the DDL names the columns the files have
+    con.execute((DEPLOY / "01_view_cloudfront_requests_parquet.sql").read_text())
+    return con
+
+
+@pytest.mark.parametrize("table", ["athena_like", "athena_like_parquet"])
 def test_athena_sql_runs_on_duckdb_and_agrees_with_local_engine(
-    athena_like: duckdb.DuckDBPyConnection, log_file: Path, tmp_path: Path
+    request: pytest.FixtureRequest,
+    table: str,
+    log_file: Path,
+    tmp_path: Path,
 ) -> None:
+    athena_like: duckdb.DuckDBPyConnection = request.getfixturevalue(table)
     window = duckdb_engine.Window()
     local_con = duckdb_engine.connect(tmp_path, memory_limit="256MB", threads=1)
     found = read_header(log_file)

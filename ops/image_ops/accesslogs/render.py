@@ -47,7 +47,8 @@ def _bytes(n: float) -> str:
 
 
 def _usd(v: float) -> str:
-    return f"${v:,.2f}"
+    """Cents, or six decimals below a cent (the cost of a short window is not $0.00)."""
+    return f"${v:,.6f}" if 0 < abs(v) < 0.01 else f"${v:,.2f}"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -203,13 +204,27 @@ def to_text(report: dict[str, Any]) -> str:
             [[r["status"], r["requests"]] for r in report["errors"]["by_status"]],
         )
     )
-    c = report["cost"]
     out.append("")
-    out.append(
-        f"Estimated monthly cost (prices as of {c['prices_as_of']}, {c['currency']}; "
-        f"observed {c['observed_hours']:.1f} h scaled x{c['scale_to_month']:.1f})"
-    )
-    out.append(
+    out.extend(_cost_lines(report["cost"]))
+    return safe_lines("\n".join(out)) + "\n"
+
+
+def _cost_lines(c: dict[str, Any]) -> list[str]:
+    """The cost comparison; from a window too short to extrapolate, the window's own cost."""
+    ex = c["extrapolation"]
+    prices = f"prices as of {c['prices_as_of']}, {c['currency']}"
+    if not ex["ok"]:
+        per_window = 1 / c["scale_to_month"] if c["scale_to_month"] else 0.0
+        return [
+            f"Cost ({prices}): {ex['warning']}",
+            f"the observed window itself: CloudFront "
+            f"{_usd(c['cloudfront_monthly_usd'] * per_window)}, "
+            f"S3 direct {_usd(c['s3_direct_monthly_usd'] * per_window)}",
+            f"assumptions: {c['assumptions']}",
+        ]
+    out = [
+        f"Estimated monthly cost ({prices}; "
+        f"observed {c['observed_hours']:.1f} h scaled x{c['scale_to_month']:.1f})",
         table(
             ["price region", "price classes", "GiB/month", "requests/month", "CloudFront"],
             [
@@ -222,12 +237,14 @@ def to_text(report: dict[str, Any]) -> str:
                 ]
                 for r in c["by_price_region"]
             ],
-        )
-    )
-    out.append(f"CloudFront total  {_usd(c['cloudfront_monthly_usd'])}")
-    out.append(f"S3 direct total   {_usd(c['s3_direct_monthly_usd'])}")
-    out.append(
-        f"difference        {_usd(c['savings_monthly_usd'])} (positive = CloudFront cheaper)"
-    )
-    out.append(f"assumptions: {c['assumptions']}")
-    return safe_lines("\n".join(out)) + "\n"
+        ),
+    ]
+    if ex["warning"]:
+        out.append(f"estimate {ex['warning']}")
+    out += [
+        f"CloudFront total  {_usd(c['cloudfront_monthly_usd'])}",
+        f"S3 direct total   {_usd(c['s3_direct_monthly_usd'])}",
+        f"difference        {_usd(c['savings_monthly_usd'])} (positive = CloudFront cheaper)",
+        f"assumptions: {c['assumptions']}",
+    ]
+    return out

@@ -18,6 +18,11 @@ from image_ops.accesslogs.fields import HIT_RESULT_TYPES, MISS_RESULT_TYPES
 
 GIB = 1024**3
 MONTH = dt.timedelta(days=30)
+# Below these, a monthly figure is noise: the report prints the observed window's cost only.
+MIN_EXTRAPOLATION_SPAN = dt.timedelta(hours=1)
+MIN_EXTRAPOLATION_REQUESTS = 1000
+DAY = dt.timedelta(days=1)
+WEEK = dt.timedelta(days=7)
 UNKNOWN = {"city": "unknown", "country": "??", "continent": "unknown"}
 
 Rows = list[dict[str, Any]]
@@ -97,6 +102,7 @@ def estimate_cost(by_edge: Rows, span: dt.timedelta) -> dict[str, Any]:
     s3_requests = total_requests / 1000 * s3["get_per_1k"] * scale
     s3_total = s3_transfer + s3_requests
     return {
+        "extrapolation": extrapolation(span, total_requests, scale),
         "prices_as_of": p["as_of"],
         "currency": p["currency"],
         "observed_hours": span.total_seconds() / 3600,
@@ -110,6 +116,42 @@ def estimate_cost(by_edge: Rows, span: dt.timedelta) -> dict[str, Any]:
             "one S3 GET per CloudFront miss, S3 origin fetch transfer free, "
             f"S3 egress from {s3['region']}, scaled linearly to 30 days"
         ),
+    }
+
+
+def extrapolation(span: dt.timedelta, requests: int, scale: float) -> dict[str, Any]:
+    """How far the monthly figures can be trusted, said rather than implied.
+
+    Two sources of error: the count itself (a Poisson count of N has a 95% interval of
+    about +-2/sqrt(N) of its size) and the cycles the window does not cover (a window
+    shorter than a day misses the daily peak and trough; shorter than a week, the weekly
+    one), which no formula bounds: they are named. Below MIN_EXTRAPOLATION_SPAN or
+    MIN_EXTRAPOLATION_REQUESTS the report gives the observed window's cost only.
+    """
+    counting = 2 / requests**0.5 if requests else None
+    uncovered = [name for length, name in ((DAY, "daily"), (WEEK, "weekly")) if span < length]
+    ok = span >= MIN_EXTRAPOLATION_SPAN and requests >= MIN_EXTRAPOLATION_REQUESTS
+    if not ok:
+        warning = (
+            f"not extrapolated: {span.total_seconds():.0f} s and {requests} requests observed "
+            f"(a month would be x{scale:,.0f}); extrapolating needs at least "
+            f"{MIN_EXTRAPOLATION_SPAN.total_seconds() / 3600:.0f} h and "
+            f"{MIN_EXTRAPOLATION_REQUESTS} requests"
+        )
+    elif uncovered and counting is not None:
+        warning = (
+            f"from {span.total_seconds() / 3600:.1f} h: +-{counting * 100:.0f}% from the count "
+            f"alone, and the {' and '.join(uncovered)} traffic cycle is not in the window"
+        )
+    else:
+        warning = None
+    return {
+        "ok": ok,
+        "observed_seconds": span.total_seconds(),
+        "requests": requests,
+        "count_error_95": counting,
+        "uncovered_cycles": uncovered,
+        "warning": warning,
     }
 
 

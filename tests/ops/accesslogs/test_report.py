@@ -217,3 +217,27 @@ def test_table_output_mentions_what_counts(log_file: Path) -> None:
     assert "hits = Hit, RefreshHit, OriginShieldHit" in out
     assert "Estimated monthly cost (prices as of" in out
     assert "Frankfurt" in out
+
+
+def test_a_window_too_short_is_not_extrapolated_to_a_month() -> None:
+    example = Path(__file__).parent / "data" / "aws-example-2019-33-fields.log"
+    rep = report_json(str(example))
+    ex = rep["cost"]["extrapolation"]
+    assert ex["ok"] is False and ex["requests"] == 6
+    assert ex["count_error_95"] == pytest.approx(2 / 6**0.5)
+    code, out, _ = run_cli(str(example))
+    assert code == 0
+    assert "not extrapolated: " in out and "6 requests observed" in out
+    assert "Estimated monthly cost" not in out and "CloudFront total" not in out
+    assert "the observed window itself: CloudFront $0.00" in out  # six decimals, not $0.00
+
+
+def test_a_day_of_traffic_is_extrapolated_with_its_error_said(log_file: Path) -> None:
+    rep = report_json(str(log_file))
+    ex = rep["cost"]["extrapolation"]
+    assert ex["ok"] is True and ex["requests"] == 3000
+    assert ex["uncovered_cycles"] == ["daily", "weekly"]  # 3000 requests over 24 h - 29 s
+    assert ex["count_error_95"] == pytest.approx(2 / 3000**0.5)
+    code, out, _ = run_cli(str(log_file))
+    assert "Estimated monthly cost" in out
+    assert "from 24.0 h: +-4% from the count alone, and the daily and weekly traffic cycle" in out

@@ -23,6 +23,7 @@ from image_ops.accesslogs import duckdb_engine, report, sources
 from image_ops.accesslogs.fields import BY_NORMALIZED, DELIVERY_FIELDS, normalized
 from image_ops.accesslogs.formats import MAX_FIELD_NAME, MAX_FIELDS
 from image_ops.accesslogs.inputs import Inputs
+from image_ops.accesslogs.progress import Progress
 from image_ops.accesslogs.render import safe_text, to_json, to_text
 from image_ops.accesslogs.s3stream import DEFAULT_BATCH_FILES, MAX_BATCH_FILES
 
@@ -167,7 +168,10 @@ def build_report(
     (e.g. the rollout gates' per-region percentiles; it runs after the report's queries,
     so their percentile histograms exist). Raises UsageError, SourceError, duckdb.Error."""
     root = scratch_root(scratch_dir)
-    with tempfile.TemporaryDirectory(prefix="cf-logs-", dir=root) as tmp:
+    with (
+        Progress() as progress,
+        tempfile.TemporaryDirectory(prefix="cf-logs-", dir=root) as tmp,
+    ):
         scratch = Path(tmp)
         found = Inputs(
             paths,
@@ -175,11 +179,13 @@ def build_report(
             endpoint_url=endpoint_url,
             s3_batch_files=s3_batch_files,
             plain_fields=plain_fields,
+            on_download=progress.downloaded,
         )
         con = duckdb_engine.connect(scratch, memory_limit=memory_limit, threads=threads)
         batches = found.batches()
         try:
-            stats = duckdb_engine.load(con, batches, scratch, max_line=max_line)
+            stats = duckdb_engine.load(con, progress.batches(batches), scratch, max_line=max_line)
+            progress.phase("querying")
             results = duckdb_engine.run_queries(con, window)
             more = extra(con) if extra is not None else None
         except duckdb.OutOfMemoryException as exc:

@@ -8,7 +8,7 @@ streamed in bounded batches (s3stream.py).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 
 from image_ops.accesslogs.fields import DELIVERY_FIELDS
@@ -28,6 +28,7 @@ class Inputs:
         endpoint_url: str | None = None,
         s3_batch_files: int = DEFAULT_BATCH_FILES,
         plain_fields: Sequence[str] = DELIVERY_FIELDS,
+        on_download: Callable[[int], None] | None = None,
     ) -> None:
         self.s3_urls = [p for p in paths if p.startswith("s3://")]
         # Local paths are resolved now, so a missing file fails before any download.
@@ -40,6 +41,7 @@ class Inputs:
         self.endpoint_url = endpoint_url
         self.s3_batch_files = s3_batch_files
         self.plain_fields = tuple(plain_fields)
+        self.on_download = on_download
 
     def batches(self) -> Generator[list[LogFile], None, None]:
         """Yield non-empty batches; raise SourceError if no argument held a log file."""
@@ -58,6 +60,7 @@ class Inputs:
                     client,
                     batch_files=self.s3_batch_files,
                     plain_fields=self.plain_fields,
+                    on_download=self.on_download,
                 )
                 try:
                     for batch in stream.batches():

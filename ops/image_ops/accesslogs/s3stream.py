@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,7 @@ class S3Stream:
         *,
         batch_files: int = DEFAULT_BATCH_FILES,
         plain_fields: Sequence[str] = DELIVERY_FIELDS,
+        on_download: Callable[[int], None] | None = None,
     ) -> None:
         if not 1 <= batch_files <= MAX_BATCH_FILES:
             raise SourceError(f"batch size must be 1..{MAX_BATCH_FILES}, got {batch_files}")
@@ -53,6 +54,7 @@ class S3Stream:
         self.client = client
         self.batch_files = batch_files
         self.plain_fields = tuple(plain_fields)
+        self.on_download = on_download  # called with each object's size (progress.py)
         self.skipped: list[str] = []
         self.objects = 0  # objects downloaded, logs or not
         self._slots = threading.Semaphore(2 * batch_files)
@@ -112,6 +114,8 @@ class S3Stream:
             target = self.dest / f"{self.objects:06d}.log"
             self.objects += 1
             self.client.download_file(bucket, key, str(target))
+            if self.on_download is not None:
+                self.on_download(target.stat().st_size)
             header = read_header(target, self.plain_fields)
             origin = f"s3://{bucket}/{key}"  # names the object in truncated/skipped lists
             if header is None:

@@ -239,5 +239,6 @@ def test_a_day_of_traffic_is_extrapolated_with_its_error_said(log_file: Path) ->
     assert ex["uncovered_cycles"] == ["daily", "weekly"]  # 3000 requests over 24 h - 29 s
     assert ex["count_error_95"] == pytest.approx(2 / 3000**0.5)
     code, out, _ = run_cli(str(log_file))
+    assert code == 0
     assert "Estimated monthly cost" in out
     assert "from 24.0 h: +-4% from the count alone, and the daily and weekly traffic cycle" in out

@@ -1,4 +1,4 @@
-"""Access-log report vs gunzip and GoAccess, on one file and on many small files, in one run.
+"""Access-log report vs gunzip and GoAccess, on one file, many small files and Parquet, in one run.
 
     python benchmarks/bench_access_logs.py [--lines 1000000] [--files 24] [--repeat 3] [--keep DIR]
 
@@ -9,6 +9,8 @@ each as a subprocess under a small wrapper that reads its own peak RSS:
 * gunzip speed: ``zcat FILE | wc -l`` on the single file (the goal's baseline);
 * the report on the single file, and on the folder of many files
   (``python -m image_ops.accesslogs.cli report PATH --json``);
+* the report on the same requests as one Parquet file (standard logging v2's ``parquet``
+  format, the templates' default), against the report on the gzip W3C file;
 * GoAccess 1.7 (``zcat FILE | goaccess - --log-format=CLOUDFRONT``) if installed
   (``apt-get install -y goaccess``), skipped if absent.
 
@@ -33,6 +35,7 @@ from wishlist_dev import synth_logs as synth
 
 GOAL_GUNZIP_RATIO = 1.0
 GOAL_MANY_RATIO = 1.6
+GOAL_PARQUET_RATIO = 5.0
 GOAL_RSS_MB = 300
 
 # Runs a shell pipeline with stdout to a file, then prints its wall time and the
@@ -91,17 +94,21 @@ def goaccess_pipeline(log: Path, out: Path) -> str | None:
     )
 
 
-def prepare(work: Path, lines: int, files: int, seed: int) -> tuple[Path, Path]:
-    """The single gzip log and a folder with the same lines in ``files`` gzip files."""
+def prepare(work: Path, lines: int, files: int, seed: int) -> tuple[Path, Path, Path]:
+    """The single gzip log, a folder with the same lines in ``files`` gzip files, and the
+    same requests as one Parquet file."""
     log = work / f"E2EXAMPLE0DIST.2026-01-28-00.{lines}.gz"
     folder = work / f"many-{lines}-{files}"
+    parquet = work / f"E2EXAMPLE0DIST.2026-01-28-00.{lines}.parquet"
     if not log.exists():
         t0 = time.perf_counter()
         synth.write_gzip(log, synth.render(synth.generate(lines, seed=seed)))
         print(f"generated {lines:,} lines in {time.perf_counter() - t0:.1f} s: {log}")
     if not folder.exists():
         synth.split_gzip(log, folder, files)
-    return log, folder
+    if not parquet.exists():
+        synth.write_parquet(parquet, synth.generate(lines, seed=seed))
+    return log, folder, parquet
 
 
 def summary_line(report: dict[str, object]) -> str:
@@ -125,7 +132,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-access-logs-") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        log, folder = prepare(work, args.lines, args.files, args.seed)
+        log, folder, parquet = prepare(work, args.lines, args.files, args.seed)
         many_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
         print(
             f"logs: {log.stat().st_size / 1e6:.1f} MB gzip; the same {args.lines:,} lines in"
@@ -135,7 +142,9 @@ def main() -> int:
         gunzip = measure(f"zcat {shlex.quote(str(log))} | wc -l", work / "wc.txt", args.repeat)
         single = measure(report_pipeline(log), work / "single.json", args.repeat)
         many = measure(report_pipeline(folder), work / "many.json", args.repeat)
+        columnar = measure(report_pipeline(parquet), work / "parquet.json", args.repeat)
         single_rep, many_rep = json.loads(single.output), json.loads(many.output)
+        parquet_rep = json.loads(columnar.output)
 
         print(
             f"gunzip (zcat | wc -l): {gunzip.seconds:.2f} s, {gunzip.rate(n):,.0f} lines/s,"
@@ -155,6 +164,20 @@ def main() -> int:
             k: v for k, v in many_rep.items() if k != "input"
         }
         print(f"  same report as the single file: {'yes' if same else 'NO (a bug)'}")
+        print(
+            f"report, Parquet:       {columnar.seconds:.2f} s, {columnar.rate(n):,.0f} lines/s,"
+            f" peak RSS {columnar.rss_mb:.0f} MB  [goal <= {GOAL_RSS_MB} MB]"
+            f" ({parquet.stat().st_size / 1e6:.1f} MB file)"
+        )
+        print(f"  {summary_line(parquet_rep)}")
+        same_parquet = {k: v for k, v in parquet_rep.items() if k != "input"} == {
+            k: v for k, v in single_rep.items() if k != "input"
+        }
+        print(f"  same report as the gzip W3C file: {'yes' if same_parquet else 'NO (a bug)'}")
+        print(
+            f"ratio: Parquet report / gzip W3C report = {columnar.rate(n) / single.rate(n):.2f}"
+            f"  [goal >= {GOAL_PARQUET_RATIO}]"
+        )
         print(
             f"ratio: 1-file report / gunzip = {single.rate(n) / gunzip.rate(n):.2f}"
             f"  [goal >= {GOAL_GUNZIP_RATIO}]"

@@ -44,8 +44,8 @@ output "rollout_store_url" {
 }
 
 output "athena_table_location" {
-  description = "LOCATION of the cloudfront_logs Athena table (python -m image_ops.accesslogs.athena --location)"
-  value       = "s3://${aws_s3_bucket.logs.id}/${local.access_log_prefix}"
+  description = "Where v2 access logs of log_output_format are delivered: the LOCATION of its Athena table (python -m image_ops.accesslogs.athena --location takes the cloudfront/ prefix above it)"
+  value       = "s3://${aws_s3_bucket.logs.id}/${local.access_log_prefix}${var.log_output_format}/"
 }
 
 output "access_log_suffix_path" {

@@ -73,7 +73,7 @@ DEPLOYABLES = [
         "image-ops",
         "Dockerfile",
         "image-ops",
-        {"duckdb", "boto3", "grpcio", "pydantic", "wishlist-images-client"},
+        {"duckdb", "boto3", "grpcio", "pydantic", "jinja2", "wishlist-images-client"},
         {
             "image-resolver",
             "mmh3",
@@ -89,6 +89,7 @@ DEPLOYABLES = [
         [
             "image_ops/accesslogs/prices.json",
             "image_ops/accesslogs/edge_locations.json",
+            "image_ops/accesslogs/report_page.html.j2",
             "image_ops/gates/defaults.toml",
         ],
     ),

@@ -53,6 +53,12 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
         "paths", nargs="+", metavar="PATH", help="log file, folder, or s3://bucket/prefix"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write the report as a self-contained HTML page with charts to FILE",
+    )
     p.add_argument("--since", help="only requests at or after this UTC time (ISO 8601)")
     p.add_argument("--until", help="only requests before this UTC time (ISO 8601)")
     p.add_argument(
@@ -217,6 +223,11 @@ def run_report(args: argparse.Namespace) -> int:
             max_line=args.max_line_bytes,
             plain_fields=args.plain_fields,
         )
+        if args.html is not None:
+            from image_ops.accesslogs import html_report  # Jinja2 only when asked for
+
+            html_report.write(rep, args.html)
+            print(f"HTML report written to {safe_text(str(args.html))}", file=sys.stderr)
     except (UsageError, sources.SourceError) as exc:
         return _fail(str(exc))
     except duckdb.Error as exc:

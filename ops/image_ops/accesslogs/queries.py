@@ -155,6 +155,20 @@ ORDER BY hour_start
 """,
     ),
     Query(
+        "requests_by_hour",
+        "Requests and 4xx/5xx responses per hour: traffic and errors over time.",
+        """
+SELECT
+  date_trunc('hour', ts) AS hour_start,
+  count(*) AS requests,
+  count_if(status >= 400 AND status < 500) AS status_4xx,
+  count_if(status >= 500 AND status < 600) AS status_5xx
+FROM w
+GROUP BY date_trunc('hour', ts)
+ORDER BY hour_start
+""",
+    ),
+    Query(
         "top_missed",
         "The keys that most often missed the cache (origin fetches), with bytes served.",
         """

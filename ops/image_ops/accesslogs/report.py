@@ -214,6 +214,7 @@ def build(
         "summary": summary,
         "by_edge": by_edge,
         "hit_ratio_by_hour": timeline,
+        "requests_by_hour": results["requests_by_hour"],
         "top_missed": results["top_missed"],
         "result_types": results["result_types"],
         "errors": {

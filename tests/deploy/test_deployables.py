@@ -73,7 +73,7 @@ DEPLOYABLES = [
         "image-ops",
         "Dockerfile",
         "image-ops",
-        {"duckdb", "boto3", "grpcio", "pydantic", "jinja2", "wishlist-images-client"},
+        {"duckdb", "boto3", "grpcio", "pydantic", "jinja2", "rich", "wishlist-images-client"},
         {
             "image-resolver",
             "mmh3",

@@ -483,11 +483,23 @@ def p95_chart(by_edge: Sequence[Mapping[str, Any]]) -> Chart:
 
 
 def cost_chart(cost: Mapping[str, Any]) -> Chart:
-    """Monthly CloudFront vs S3-direct estimate, side by side."""
+    """Monthly CloudFront vs S3-direct estimate, side by side; none from a window too
+    short to extrapolate (report.extrapolation says why, and the page shows it)."""
+    ex = cost.get("extrapolation", {"ok": True})
     rows = [
         Row("CloudFront", (("cloudfront", float(cost["cloudfront_monthly_usd"])),)),
         Row("S3 direct", (("s3", float(cost["s3_direct_monthly_usd"])),)),
     ]
+    if not ex["ok"]:
+        return hbar_chart(
+            "cost",
+            "Estimated monthly cost: CloudFront vs straight from S3",
+            [],
+            fmt=_usd,
+            axis=f"{cost['currency']} per month",
+            empty=f"No estimate: {ex['warning']}.",
+            bar_h=28,
+        )
     return hbar_chart(
         "cost",
         "Estimated monthly cost: CloudFront vs straight from S3",

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from image_ops.accesslogs import html_report as h
+from image_ops.accesslogs import report
 from image_ops.accesslogs.render import _pct, _usd
 from image_ops.gates import config as gates_config
 from wishlist_dev import synth_logs as synth
@@ -232,6 +233,7 @@ def minimal_report() -> dict[str, Any]:
             "savings_monthly_usd": 0.0,
             "by_price_region": [],
             "assumptions": "none",
+            "extrapolation": report.extrapolation(dt.timedelta(0), 0, 0.0),
         },
     }
 
@@ -369,3 +371,14 @@ def test_an_unwritable_destination_is_one_line_exit_2(tmp_path: Path, log_file: 
     code, stdout, err = run_cli(str(log_file), "--html", str(target))
     assert (code, stdout) == (2, "")
     assert err.count("\n") == 1 and str(target) in err and "No such file" in err
+
+
+def test_a_window_too_short_gives_no_monthly_estimate(tmp_path: Path) -> None:
+    example = Path(__file__).parent / "data" / "aws-example-2019-33-fields.log"
+    out = tmp_path / "short.html"
+    code, _, err = run_cli(str(example), "--html", str(out))
+    assert code == 0, err
+    page = out.read_text()
+    assert "not extrapolated" in page and "6 requests observed" in page
+    assert "No estimate: not extrapolated" in page  # the cost chart's place says why
+    assert '<svg data-chart="cost"' not in page

@@ -3,6 +3,7 @@
 wishlist-dev edge --origin-endpoint http://127.0.0.1:PORT --bucket lego-moc-wishlist-uploads
 wishlist-dev edge                 # starts its own moto S3 (empty bucket) as the origin
 wishlist-dev edge --print-vcl     # the VCL generated from deploy/'s template, then exit
+wishlist-dev edge --access-logs DIR   # + CloudFront-format access logs (image-ops logs report DIR)
 wishlist-dev resolver --edge-purge-url http://127.0.0.1:PORT   # image-resolver serve + edge BAN
 wishlist-dev demo                 # moto + local edge + resolver + API, seeded (scripts/demo.sh)
 JWT_SECRET=... wishlist-dev token --sub USER   # a token the API accepts
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -21,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from wishlist_dev.edge.local_edge import DEFAULT_CDN_HOST, DEFAULT_POP, EdgeUnavailable, LocalEdge
+from wishlist_dev.edge.log_delivery import AccessLogs
 from wishlist_dev.edge.processes import EdgeStartError
 from wishlist_dev.edge.template import TemplateError, edge_config_from_template, find_template
 from wishlist_dev.edge.vcl import VclParams, render_vcl
@@ -89,6 +92,7 @@ def _run_edge(args: argparse.Namespace, hosts: list[str], parameters: dict[str, 
                 pop=args.pop,
                 http_port=args.http_port,
                 https_port=args.https_port,
+                access_logs=AccessLogs(args.access_logs) if args.access_logs else None,
             )
         )
         print(f"local edge for s3://{args.bucket} at {endpoint} (rules: {args.template})")
@@ -98,6 +102,9 @@ def _run_edge(args: argparse.Namespace, hosts: list[str], parameters: dict[str, 
                 print(f"  {edge.http_url(host)}  (plain HTTP, .localhost only)")
         print(f"  purge: {edge.purge_url}  (BAN from loopback; a resolver that purges it:")
         print(f"    wishlist-dev resolver --edge-purge-url {edge.purge_url})")
+        if edge.access_log_folder is not None:
+            folder = shlex.quote(str(edge.access_log_folder))
+            print(f"  access logs: {folder}  (CloudFront's format; image-ops logs report {folder})")
         print("Ctrl-C or SIGTERM stops it.", flush=True)
         stop.wait()
         print("stopping the local edge", flush=True)
@@ -182,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     edge.add_argument("--pop", default=DEFAULT_POP, help="X-Amz-Cf-Pop value")
     edge.add_argument("--http-port", type=int, default=0, help="default: a free port")
     edge.add_argument("--https-port", type=int, default=0, help="default: a free port")
+    edge.add_argument(
+        "--access-logs",
+        type=Path,
+        metavar="DIR",
+        help="deliver CloudFront-format access logs of the traffic into DIR (docs/local-edge.md)",
+    )
     edge.add_argument("--print-vcl", action="store_true", help="print the generated VCL and exit")
     edge.set_defaults(func=cmd_edge)
 

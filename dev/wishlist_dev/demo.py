@@ -34,7 +34,7 @@ from wishlist_api.settings import load_settings
 from wishlist_dev.demo_data import DEMO_USER, seed
 from wishlist_dev.demo_state import DemoState
 from wishlist_dev.demo_watch import Check, Watchdog
-from wishlist_dev.edge import LocalEdge
+from wishlist_dev.edge import AccessLogs, LocalEdge
 from wishlist_dev.edge.local_edge import EdgeUnavailable, missing_binaries
 from wishlist_dev.edge.processes import EdgeStartError
 from wishlist_dev.embedded import EmbeddedResolver
@@ -111,6 +111,7 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo", *, fresh: bool = Fal
                 aws.bucket,
                 cdn_hosts=[DEMO_CDN_HOST],
                 parameters={"WebAppOrigin": base},
+                access_logs=AccessLogs(state.access_logs, distribution_id=dist_id),
             ).start()
         except (EdgeUnavailable, EdgeStartError, OSError) as exc:
             return _fail(f"the local edge did not start: {str(exc).splitlines()[0]}")
@@ -299,6 +300,9 @@ the kill switch (everyone on S3), and back:
   ADMIN_TOKEN={admin_token} {cli} rollout set --enable-cdn --percent 100{target}
 
 Upload an image (upload-url -> POST the form to S3 -> attach): api/README.md, "Upload an image".
+
+The CDN's access logs (CloudFront's format, delivered every few seconds), as a report:
+  {cli} logs report {shlex.quote(str(edge.access_log_folder))}
 
 A token for another user:
   JWT_SECRET={jwt_secret} {dev_cli} token --sub another-user

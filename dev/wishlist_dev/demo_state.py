@@ -1,6 +1,7 @@
 """What the demo keeps across restarts, in its state folder: the wishlist database, the
-rollout file and the bucket's objects (moto keeps them in memory only, so they are copied
-out when the demo stops and put back when it starts). `--fresh` starts over."""
+rollout file, the bucket's objects (moto keeps them in memory only, so they are copied
+out when the demo stops and put back when it starts) and the edge's access logs.
+`--fresh` starts over."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class DemoState:
         self.database = self.folder / "wishlist.db"
         self.rollout = self.folder / "rollout.json"
         self.objects = self.folder / "objects"
+        self.access_logs = self.folder / "logs"  # the local edge's, as CloudFront delivers them
         self.kept = self.database.exists()  # False: a first start (or --fresh): seed it
 
     def restore_objects(self, s3: Any, bucket: str) -> int:

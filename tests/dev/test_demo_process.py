@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from image_ops.accesslogs.cli import build_report
+from image_ops.accesslogs.duckdb_engine import Window
 from wishlist_dev.edge.local_edge import missing_binaries
 
 DEMO = (sys.executable, "-m", "wishlist_dev.cli", "demo")
@@ -81,8 +83,8 @@ def fetch(url: str) -> int:
 
 @pytest.fixture
 def needs_edge() -> None:
-    if missing_binaries():
-        pytest.fail("varnishd/hitch missing: .ci/run installs them (scripts/system_packages.sh)")
+    if missing := missing_binaries():
+        pytest.fail(f"{missing} missing: .ci/run installs them (scripts/system_packages.sh)")
 
 
 def test_the_demo_keeps_its_state_and_notices_a_dead_edge(tmp_path: Path, needs_edge) -> None:
@@ -99,6 +101,12 @@ def test_the_demo_keeps_its_state_and_notices_a_dead_edge(tmp_path: Path, needs_
     # Ctrl-C: uvicorn drains and re-raises SIGINT once the demo has cleaned up and saved.
     assert code == 130 and "demo stopped (state kept in" in out
     assert "Traceback" not in first_err
+    # The edge's access logs, in the state folder, say what the CDN served.
+    logs = (state / "logs").resolve()
+    assert f"image-ops logs report {logs}\n" in first.banner
+    report, _ = build_report([str(logs)], Window())
+    assert report["summary"]["requests"] == 1
+    assert [r["uri"] for r in report["top_missed"]] == [urlsplit(cdn).path]
 
     second = Demo(state)
     try:

@@ -8,6 +8,7 @@ from wishlist_dev.edge.local_edge import (
     LocalEdge,
     missing_binaries,
 )
+from wishlist_dev.edge.log_delivery import AccessLogs
 from wishlist_dev.edge.model import EdgeConfig
 from wishlist_dev.edge.origin import OriginFaults, OriginRequest, SigningOrigin
 from wishlist_dev.edge.processes import EdgeStartError
@@ -17,6 +18,7 @@ from wishlist_dev.edge.template import TemplateError, edge_config_from_template,
 __all__ = [
     "DEFAULT_CDN_HOST",
     "DEFAULT_POP",
+    "AccessLogs",
     "EdgeConfig",
     "EdgeStartError",
     "EdgeUnavailable",

@@ -4,7 +4,8 @@
         httpx.get(edge.https_url(path="/uploads/wishlist/u/a.png"), verify=str(edge.ca_cert_path))
 
 `stop()`/`start()` take the CDN down and up again on the same ports (the origin and the
-certificate stay); `close()` (or leaving the `with`) removes everything.
+certificate stay); `close()` (or leaving the `with`) removes everything but the delivered
+access logs (`access_logs=AccessLogs(folder)`, see log_delivery.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wishlist_dev.edge.access_logger import AccessLogger
+from wishlist_dev.edge.log_delivery import AccessLogs
 from wishlist_dev.edge.model import EdgeConfig
 from wishlist_dev.edge.origin import SigningOrigin
 from wishlist_dev.edge.processes import Daemon, EdgeStartError, find_binary, free_port, tcp_open
@@ -32,15 +35,16 @@ if TYPE_CHECKING:
 
 DEFAULT_CDN_HOST = "d111111abcdef8.cloudfront.net"
 DEFAULT_POP = "LCL50-P1"
+PROBE_HOST = "ready.invalid"  # no distribution's: the VCL answers 403 and logs nothing
 
 
 class EdgeUnavailable(RuntimeError):
-    """varnishd or hitch is not installed (Debian: apt-get install varnish hitch)."""
+    """varnishd, varnishncsa or hitch is not installed (Debian: apt-get install varnish hitch)."""
 
 
 def missing_binaries() -> list[str]:
-    """Which of the edge's daemons are not installed."""
-    return [name for name in ("varnishd", "hitch") if find_binary(name) is None]
+    """Which of the edge's programs are not installed (varnishncsa: Debian's varnish has it)."""
+    return [name for name in ("varnishd", "varnishncsa", "hitch") if find_binary(name) is None]
 
 
 def _credentials() -> tuple[str, str]:
@@ -61,6 +65,7 @@ class LocalEdge:
     parameter overrides. `ttl_overrides`: see `EdgeConfig.with_ttl_overrides` (tests
     shorten error caching). `config` replaces the template entirely.
     `origin_lists_bucket`: None follows the bucket policy (404 vs 403 for missing keys).
+    `access_logs`: deliver CloudFront-format access logs of what the edge serves there.
     Ports 0 are chosen free at the first start and kept across restarts.
     """
 
@@ -80,6 +85,7 @@ class LocalEdge:
         http_port: int = 0,
         https_port: int = 0,
         origin_lists_bucket: bool | None = None,
+        access_logs: AccessLogs | None = None,
     ) -> None:
         if not cdn_hosts:
             raise ValueError("cdn_hosts: name at least one CDN host")
@@ -108,6 +114,8 @@ class LocalEdge:
         self._dir: Path | None = None
         self._varnish: Daemon | None = None
         self._hitch: Daemon | None = None
+        self.access_logs = access_logs
+        self._logger: AccessLogger | None = None
         self.vcl = ""
 
     # ------------------------------------------------------------------ addresses
@@ -135,6 +143,18 @@ class LocalEdge:
         return LocalEdgePurger(self.purge_url, timeout=timeout)
 
     @property
+    def access_log_folder(self) -> Path | None:
+        """Where the access logs are delivered (`image-ops logs report` it), if anywhere."""
+        return self.access_logs.folder if self.access_logs else None
+
+    def roll_access_logs(self) -> list[Path]:
+        """Deliver now the access logs of every request answered so far; the new files.
+        (The edge also rolls every `AccessLogs.roll_seconds` and when it stops.)"""
+        if self._logger is None or not self.running:
+            raise RuntimeError("the edge is not running with access_logs")
+        return self._logger.roll()
+
+    @property
     def workdir(self) -> Path:
         if self._dir is None:
             raise RuntimeError("the edge has not been started")
@@ -154,8 +174,11 @@ class LocalEdge:
         return bool(self._varnish and self._varnish.running and self._hitch and self._hitch.running)
 
     def failure(self) -> str | None:
-        """None while Varnish and hitch run; else which one exited, with its exit code."""
-        for name, daemon in (("varnishd", self._varnish), ("hitch", self._hitch)):
+        """None while the edge's daemons run; else which one exited, with its exit code."""
+        daemons = [("varnishd", self._varnish), ("hitch", self._hitch)]
+        if self._logger is not None:
+            daemons.append(("varnishncsa", self._logger.daemon))
+        for name, daemon in daemons:
             if daemon is None or daemon.process is None:
                 return f"{name} is not running"
             code = daemon.process.poll()
@@ -173,6 +196,8 @@ class LocalEdge:
             raise EdgeUnavailable(
                 f"{' and '.join(missing)} not found: apt-get install varnish hitch"
             )
+        if self.access_logs is not None:  # an unusable folder fails here, before any daemon
+            self.access_logs.folder.mkdir(parents=True, exist_ok=True)
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="wishlist-edge-"))
             self._dir.chmod(0o755)  # varnishd's unprivileged user reads the VCL
@@ -232,6 +257,11 @@ class LocalEdge:
             workdir / "varnishd.log",
         )  # fmt: skip
         self._varnish.start(self._varnish_answers)
+        if self.access_logs is not None:
+            self._logger = self._logger or AccessLogger(
+                self.access_logs, self.cdn_host, workdir, self._probe
+            )
+            self._logger.start(state)
         hitch_conf = workdir / "hitch.conf"
         hitch_conf.write_text(
             f'frontend = "[127.0.0.1]:{self.https_port}"\n'
@@ -269,9 +299,13 @@ class LocalEdge:
 
     def _varnish_answers(self) -> bool:
         """Ready once the child answers HTTP (the listen socket exists before the VCL loads)."""
+        return self._probe("/")
+
+    def _probe(self, path: str) -> bool:
+        """GET `path` as no distribution's host: answered by the VCL, never logged."""
         conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=1)
         try:
-            conn.request("GET", "/", headers={"Host": "ready.invalid"})
+            conn.request("GET", path, headers={"Host": PROBE_HOST})
             return conn.getresponse().status > 0
         except OSError:
             return False
@@ -279,9 +313,12 @@ class LocalEdge:
             conn.close()
 
     def _stop_daemons(self) -> None:
-        for daemon in (self._hitch, self._varnish):
-            if daemon is not None:
-                daemon.stop()
+        if self._hitch is not None:
+            self._hitch.stop()
+        if self._logger is not None:  # before varnishd: its last requests are synced
+            self._logger.stop(sync=bool(self._varnish and self._varnish.running))
+        if self._varnish is not None:
+            self._varnish.stop()
 
     def stop(self) -> None:
         """Take the CDN down (connections refused); `start()` brings it back, cache empty."""

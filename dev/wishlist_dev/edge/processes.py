@@ -1,4 +1,4 @@
-"""Foreground daemons (varnishd, hitch) owned by this process: start, wait ready, stop by pid."""
+"""Foreground daemons (varnishd, hitch, varnishncsa) of this process: start, wait ready, stop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -39,10 +39,17 @@ def tcp_open(port: int) -> bool:
 class Daemon:
     """One foreground process with its output in a log file."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
+        self.env = dict(env) if env is not None else None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,7 +59,11 @@ class Daemon:
     def start(self, ready: Callable[[], bool], timeout: float = 30.0) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - argv built from our own config
-                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -10,17 +10,22 @@ import time
 
 import httpx
 
+from image_ops.accesslogs.cli import build_report
+from image_ops.accesslogs.duckdb_engine import Window
 from tests.conftest import BUCKET
 from wishlist_dev.cli import main
 
 EDGE = [sys.executable, "-m", "wishlist_dev.cli", "edge"]
 
 
-def test_cli_serves_then_stops_cleanly_on_sigterm(edge_binaries, local_aws, put_object) -> None:
+def test_cli_serves_then_stops_cleanly_on_sigterm(
+    edge_binaries, local_aws, put_object, tmp_path
+) -> None:
     key = put_object(b"from the cli edge")
+    logs = tmp_path / "logs"
     proc = subprocess.Popen(
         [*EDGE, "--origin-endpoint", local_aws.endpoint, "--bucket", BUCKET,
-         "--cdn-host", "cdn.localhost"],
+         "--cdn-host", "cdn.localhost", "--access-logs", str(logs)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -36,6 +41,7 @@ def test_cli_serves_then_stops_cleanly_on_sigterm(edge_binaries, local_aws, put_
         port = re.search(r"http://cdn\.localhost:(\d+)/", text).group(1)
         assert f"purge: http://127.0.0.1:{port}  (BAN from loopback" in text
         assert f"wishlist-dev resolver --edge-purge-url http://127.0.0.1:{port})" in text
+        assert f"image-ops logs report {logs})" in text
         resp = httpx.get(
             f"http://127.0.0.1:{port}/{key}", headers={"Host": f"cdn.localhost:{port}"}, timeout=10
         )
@@ -54,6 +60,8 @@ def test_cli_serves_then_stops_cleanly_on_sigterm(edge_binaries, local_aws, put_
         except httpx.ConnectError:
             refused = True
     assert refused
+    report, _ = build_report([str(logs)], Window())  # SIGTERM delivered the last lines
+    assert (report["summary"]["requests"], report["summary"]["misses"]) == (1, 1)
 
 
 def test_cli_prints_the_generated_vcl(capsys) -> None:

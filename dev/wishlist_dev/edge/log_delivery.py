@@ -1,7 +1,7 @@
 """The edge's access logs delivered as CloudFront delivers them: gzip-compressed W3C files
 with the `#Version`/`#Fields` headers, named `<distribution ID>.YYYY-MM-DD-HH.<unique
 ID>.gz` after the hour of their requests, under the standard logging v2 suffix path that
-deploy/ configures and the Athena table projects (`cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}/`).
+deploy/ configures and the W3C Athena table projects (`cloudfront/w3c/{DistributionId}/{yyyy}/{MM}/{dd}/`).
 
 varnishncsa appends to a plain working file and holds it open, so the file is never
 truncated while it runs: `roll()` delivers the complete lines past the last roll. A file
@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from image_ops.accesslogs.athena import DELIVERY_SUFFIX_PATH
+from image_ops.accesslogs.athena import delivery_suffix_path
 from image_ops.accesslogs.fields import FIELD_NAMES
 from wishlist_dev.edge.access_log import DEFAULT_LOG_LOCATION, LineFormat
 
@@ -96,7 +96,7 @@ class LogDelivery:
     def folder_for(self, hour: str) -> Path:
         """The delivery folder of an hour `YYYY-MM-DD-HH` (the suffix path, expanded)."""
         yyyy, mm, dd, _ = hour.split("-")
-        suffix = DELIVERY_SUFFIX_PATH.format(
+        suffix = delivery_suffix_path("w3c").format(
             DistributionId=self.settings.distribution_id, yyyy=yyyy, MM=mm, dd=dd
         )
         return self.settings.folder / suffix

@@ -1,7 +1,8 @@
 """The edge's access logs delivered as CloudFront delivers them: gzip-compressed W3C files
 with the `#Version`/`#Fields` headers, named `<distribution ID>.YYYY-MM-DD-HH.<unique
 ID>.gz` after the hour of their requests, under the standard logging v2 suffix path that
-deploy/ configures and the W3C Athena table projects (`cloudfront/w3c/{DistributionId}/{yyyy}/{MM}/{dd}/`).
+deploy/ configures and the W3C Athena table projects
+(`cloudfront/w3c/{DistributionId}/{yyyy}/{MM}/{dd}/`).
 
 varnishncsa appends to a plain working file and holds it open, so the file is never
 truncated while it runs: `roll()` delivers the complete lines past the last roll. A file

@@ -104,8 +104,8 @@ def test_a_roll_delivers_complete_lines_one_file_per_hour(tmp_path: Path) -> Non
     files = delivery.roll()
     names = [p.relative_to(settings.folder).as_posix() for p in files]
     assert [re.sub(r"\.[0-9a-f]{8}\.gz$", ".ID.gz", n) for n in names] == [
-        "cloudfront/E1TEST/2026/01/28/E1TEST.2026-01-28-13.ID.gz",
-        "cloudfront/E1TEST/2026/01/28/E1TEST.2026-01-28-14.ID.gz",
+        "cloudfront/w3c/E1TEST/2026/01/28/E1TEST.2026-01-28-13.ID.gz",
+        "cloudfront/w3c/E1TEST/2026/01/28/E1TEST.2026-01-28-14.ID.gz",
     ]
     texts = [gzip.decompress(p.read_bytes()).decode() for p in files]
     assert all(t.startswith(HEADER) for t in texts)

@@ -23,7 +23,7 @@ from wishlist_dev.edge import LocalEdge
 from wishlist_dev.edge.log_delivery import HEADER, AccessLogs
 
 DELIVERED = re.compile(
-    r"^cloudfront/E2EXAMPLE0DIST/(\d{4})/(\d{2})/(\d{2})/"
+    r"^cloudfront/w3c/E2EXAMPLE0DIST/(\d{4})/(\d{2})/(\d{2})/"
     r"E2EXAMPLE0DIST\.(\d{4})-(\d{2})-(\d{2})-\d{2}\.[0-9a-f]{8}\.gz$"
 )
 

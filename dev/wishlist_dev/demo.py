@@ -32,6 +32,7 @@ from wishlist_api.pages import set_session_cookie
 from wishlist_api.repository import WishlistRepository
 from wishlist_api.settings import load_settings
 from wishlist_dev.demo_data import DEMO_USER, seed
+from wishlist_dev.demo_gates import DEMO_MIN_LOG_REQUESTS, write_demo_gates
 from wishlist_dev.demo_state import DemoState
 from wishlist_dev.demo_watch import Check, Watchdog
 from wishlist_dev.edge import AccessLogs, LocalEdge
@@ -121,6 +122,7 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo", *, fresh: bool = Fal
             aws, edge, state, dist_id=dist_id, domain=domain, token=admin_token
         )
 
+        gates = write_demo_gates(state.folder)
         db_url = f"sqlite:///{state.database}"
         engine = _database(db_url, state, aws)
         jwt_secret = secrets.token_urlsafe(32)
@@ -143,6 +145,8 @@ def run_demo(port: int = 8080, state_dir: str = "var/demo", *, fresh: bool = Fal
                 token=token,
                 admin_token=admin_token,
                 jwt_secret=jwt_secret,
+                folder=state.folder,
+                gates=gates,
             ),
             flush=True,
         )
@@ -264,6 +268,8 @@ def _banner(
     token: str,
     admin_token: str,
     jwt_secret: str,
+    folder: Path,
+    gates: Path,
 ) -> str:
     """Every command is complete: absolute paths, so it works pasted into a fresh shell."""
     bindir = Path(sys.executable).parent
@@ -272,6 +278,18 @@ def _banner(
     target = "" if resolver.port == RESOLVER_PORT else f" --target {resolver.target}"
     auth = shlex.quote("Authorization: Bearer " + token)
     key = f"uploads/wishlist/{DEMO_USER}/new-1.png"
+
+    def q(value: str | Path) -> str:
+        return shlex.quote(str(value))
+
+    logs = q(str(edge.access_log_folder))
+    probe_keys = " --key ".join(q(f"uploads/wishlist/{DEMO_USER}/new-{n}.png") for n in (1, 3))
+    probe_out = folder / "probe.json"
+    s3_host = aws.endpoint.removeprefix("http://")
+    probe = (
+        f"{cli} probe --key {probe_keys} --cdn-host {domain} --s3-host {s3_host} "
+        f"--json-out {q(probe_out)}{target}"
+    )
     return f"""
 Wishlist demo (everything on 127.0.0.1)
 
@@ -301,8 +319,16 @@ the kill switch (everyone on S3), and back:
 
 Upload an image (upload-url -> POST the form to S3 -> attach): api/README.md, "Upload an image".
 
-The CDN's access logs (CloudFront's format, delivered every few seconds), as a report:
-  {cli} logs report {shlex.quote(str(edge.access_log_folder))}
+The evidence behind a rollout step, over your own traffic: browse the gallery, then
+the CDN's access logs (CloudFront's format, delivered every few seconds) as a report,
+a probe of two images through the CDN, and a dry run of the next step at 10%
+(alarms: CloudWatch, AWS only; the demo's gates want {DEMO_MIN_LOG_REQUESTS} requests, not 100):
+  {cli} logs report {logs}
+  {probe}
+  ADMIN_TOKEN={admin_token} {cli} rollout set --percent 10{target}
+  ADMIN_TOKEN={admin_token} {cli} rollout advance --to 50 --dry-run --config {q(gates)} \\
+      --logs {logs} --probe-results {q(probe_out)} --skip alarms \\
+      --audit-log {q(folder / "rollout-audit.jsonl")}{target}
 
 A token for another user:
   JWT_SECRET={jwt_secret} {dev_cli} token --sub another-user

@@ -155,3 +155,57 @@ def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path, needs_edge) -> None
     assert proc.stderr.strip() == (
         f"wishlist-dev demo: cannot bind 127.0.0.1:{port}: Address already in use; try --port"
     )
+
+
+def _evidence_commands(banner: str) -> list[str]:
+    """The banner's rollout-evidence commands, continuation lines joined."""
+    block = banner.split("The evidence behind a rollout step", 1)[1].split("\n\n", 1)[0]
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        if line.startswith("  "):
+            commands.append(line.strip())
+    return commands
+
+
+def _fresh_shell(command: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """The command pasted into a new login shell: no venv on PATH, none of our env."""
+    return subprocess.run(
+        ["/usr/bin/env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin", "bash", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_the_printed_evidence_commands_work_over_the_demo_s_own_traffic(
+    tmp_path: Path, needs_edge: None
+) -> None:
+    demo = Demo(tmp_path / "state")
+    try:
+        commands = _evidence_commands(demo.banner)
+        verbs = [c.split("image-ops ", 1)[1].split()[0] for c in commands]
+        assert verbs == ["logs", "probe", "rollout", "rollout"]
+        urls = [str(i["imageUrl"]) for i in demo.items() if i["imageStatus"] == "ok"]
+        for _ in range(5):  # the gallery five times: misses, then hits (80%, the gate)
+            assert all(fetch(u) == 200 for u in urls)
+        logs = tmp_path / "state" / "logs"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # delivered every few seconds
+            if logs.exists() and any(logs.rglob("*.gz")):
+                rep, _ = build_report([str(logs)], Window())
+                if rep["summary"]["requests"] >= 5 * len(urls):
+                    break
+            time.sleep(1)
+        report, probe, set_10, advance = (_fresh_shell(c, tmp_path) for c in commands)
+        assert report.returncode == 0, report.stderr
+        assert f"requests      {5 * len(urls)}\n" in report.stdout
+        assert f"hit ratio     80.0%  ({4 * len(urls)} hits" in report.stdout
+        assert probe.returncode == 0, probe.stdout + probe.stderr
+        assert "probe: PASSED" in probe.stdout
+        assert set_10.returncode == 0, set_10.stderr
+        assert advance.returncode == 0, advance.stdout + advance.stderr
+        assert "rollout advance 10% -> 50%" in advance.stdout
+        assert "ok   logs.requests" in advance.stdout
+    finally:
+        demo.stop()

@@ -92,22 +92,41 @@ def _location(base: str, fmt: str) -> str:
     return base.rstrip("/") + f"/{fmt}/"
 
 
+def _table(
+    name: str,
+    fmt: str,
+    columns: Sequence[tuple[str, str]],
+    *,
+    storage: str,
+    extra_props: str,
+    where: tuple[str, Sequence[str], str],
+) -> str:
+    location, distributions, start = where
+    at = _location(location, fmt)
+    cols = ",\n".join(f"  `{col}` {sql_type}" for col, sql_type in columns)
+    return (
+        f"{_GENERATED}"
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS {name} (\n{cols}\n)\n"
+        "PARTITIONED BY (distributionid STRING, dt STRING)\n"
+        f"{storage}\n"
+        f"LOCATION '{at}'\n"
+        f"TBLPROPERTIES (\n{extra_props}{_projection(at, fmt, distributions, start)}\n);\n"
+    )
+
+
 def table_ddl(
     location: str = DEFAULT_LOCATION,
     distributions: Sequence[str] = DEFAULT_DISTRIBUTIONS,
     start: str = DEFAULT_START,
 ) -> str:
     """CREATE EXTERNAL TABLE for the 33-field W3C files, projected on distribution + day."""
-    where = _location(location, "w3c")
-    cols = ",\n".join(f"  `{f.column}` {f.sql_type}" for f in FIELDS)
-    return (
-        f"{_GENERATED}"
-        f"CREATE EXTERNAL TABLE IF NOT EXISTS {LOGS_TABLE} (\n{cols}\n)\n"
-        "PARTITIONED BY (distributionid STRING, dt STRING)\n"
-        "ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t'\n"
-        f"LOCATION '{where}'\n"
-        "TBLPROPERTIES (\n  'skip.header.line.count'='2',\n"
-        f"{_projection(where, 'w3c', distributions, start)}\n);\n"
+    return _table(
+        LOGS_TABLE,
+        "w3c",
+        [(f.column, f.sql_type) for f in FIELDS],
+        storage="ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t'",
+        extra_props="  'skip.header.line.count'='2',\n",
+        where=(location, distributions, start),
     )
 
 
@@ -118,15 +137,13 @@ def parquet_table_ddl(
 ) -> str:
     """CREATE EXTERNAL TABLE for the Parquet files: CloudFront's column names
     (``cs(Host)`` -> ``cs_host``), all strings, as AWS's Athena guide declares them."""
-    where = _location(location, "parquet")
-    cols = ",\n".join(f"  `{normalized(f.log_name)}` STRING" for f in FIELDS)
-    return (
-        f"{_GENERATED}"
-        f"CREATE EXTERNAL TABLE IF NOT EXISTS {PARQUET_TABLE} (\n{cols}\n)\n"
-        "PARTITIONED BY (distributionid STRING, dt STRING)\n"
-        "STORED AS PARQUET\n"
-        f"LOCATION '{where}'\n"
-        f"TBLPROPERTIES (\n{_projection(where, 'parquet', distributions, start)}\n);\n"
+    return _table(
+        PARQUET_TABLE,
+        "parquet",
+        [(normalized(f.log_name), "STRING") for f in FIELDS],
+        storage="STORED AS PARQUET",
+        extra_props="",
+        where=(location, distributions, start),
     )
 
 

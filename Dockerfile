@@ -18,8 +18,11 @@ RUN groupadd --system --gid 10001 app \
 # The workspace's manifests, the lock, the contract and every member's sources; each build-*
 # stage below installs one member (and what the lock pins for it) into /opt/venv.
 FROM base AS source
+# UV_COMPILE_BYTECODE: the venv ships .pyc files. The runtime user cannot write them (and
+# PYTHONDONTWRITEBYTECODE says not to), so without them every start recompiles every module.
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
-    UV_LINK_MODE=copy
+    UV_LINK_MODE=copy \
+    UV_COMPILE_BYTECODE=1
 WORKDIR /src
 RUN pip install --no-compile uv==0.13.9
 COPY pyproject.toml uv.lock ./

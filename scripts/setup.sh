@@ -16,5 +16,10 @@ groups=()
 [ "${INSTALL_GROUPS:-dev}" = none ] && groups=(--no-dev)
 # --frozen: install exactly uv.lock (a stale lock fails `uv lock --check` in .ci/run);
 # --inexact: keep uv itself, which pip put into .venv.
+# --compile-bytecode, and compileall for the editable members: every command starts from
+# .pyc files, as the images do (UV_COMPILE_BYTECODE in the Dockerfile). Where
+# PYTHONDONTWRITEBYTECODE is set, Python never writes them itself and would recompile every
+# module on every start: `import duckdb` alone 0.26 s instead of 0.12 s, measured here.
 UV_PROJECT_ENVIRONMENT="$PWD/.venv" .venv/bin/uv sync --quiet --frozen --inexact \
-  --all-packages "${groups[@]}" --python .venv/bin/python
+  --compile-bytecode --all-packages "${groups[@]}" --python .venv/bin/python
+.venv/bin/python -m compileall -q -j 0 client server api ops dev > /dev/null

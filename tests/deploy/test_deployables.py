@@ -135,9 +135,9 @@ def test_deployable_installs_alone_from_the_lock(
     venv = tmp_path / "venv"
     env = {
         **os.environ,
+        **_uv_settings(REPO / dockerfile),
         "UV_PROJECT_ENVIRONMENT": str(venv),
         "UV_OFFLINE": "1",
-        "UV_LINK_MODE": "copy",
     }
     env.pop("VIRTUAL_ENV", None)
     sync = subprocess.run(
@@ -172,6 +172,16 @@ def test_deployable_installs_alone_from_the_lock(
     installed = {d["name"].lower() for d in json.loads(listed.stdout)}
     assert needed <= installed, needed - installed
     assert not (forbidden & installed), forbidden & installed
+    (site,) = venv.glob("lib/python3*/site-packages")
+    # The runtime user cannot write .pyc files, so the image must ship them, ours included
+    # (checked before anything here imports a module and could write one).
+    found = re.search(r"^from ([\w.]+) import", (venv / "bin" / command).read_text(), re.M)
+    assert found, f"no entry module in bin/{command}"
+    module = site.joinpath(*found.group(1).split("."))
+    source = (
+        module.with_suffix(".py") if module.with_suffix(".py").exists() else module / "__init__.py"
+    )
+    assert list((source.parent / "__pycache__").glob(f"{source.stem}.*.pyc")), source
     # The image's entry point starts from the installed (non-editable) copy.
     run = subprocess.run(
         [str(venv / "bin" / command), "--help"],
@@ -182,6 +192,10 @@ def test_deployable_installs_alone_from_the_lock(
     )
     assert run.returncode == 0, run.stderr
     assert command in run.stdout
-    (site,) = venv.glob("lib/python3*/site-packages")
     missing = [name for name in data if not (site / name).is_file()]
     assert not missing, f"not in the installed package: {missing}"
+
+
+def _uv_settings(dockerfile: Path) -> dict[str, str]:
+    """The ``UV_*`` settings the Dockerfile's ENV lines give ``uv sync``."""
+    return dict(re.findall(r"\b(UV_[A-Z_]+)=(\S+)", dockerfile.read_text()))

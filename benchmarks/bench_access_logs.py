@@ -10,7 +10,9 @@ each as a subprocess under a small wrapper that reads its own peak RSS:
 * the report on the single file, and on the folder of many files
   (``python -m image_ops.accesslogs.cli report PATH --json``);
 * the report on the same requests as one Parquet file (standard logging v2's ``parquet``
-  format, the templates' default), against the report on the gzip W3C file;
+  format, the templates' default), against the report on the gzip W3C file, and as
+  ``--parquet-files`` Parquet files (a day of CloudFront delivery is hundreds of them:
+  per-file costs show here);
 * GoAccess 1.7 (``zcat FILE | goaccess - --log-format=CLOUDFRONT``) if installed
   (``apt-get install -y goaccess``), skipped if absent.
 
@@ -94,6 +96,23 @@ def goaccess_pipeline(log: Path, out: Path) -> str | None:
     )
 
 
+def split_parquet(parquet: Path, folder: Path, files: int) -> None:
+    """The rows of ``parquet`` dealt round-robin into ``files`` Parquet files."""
+    import duckdb
+
+    folder.mkdir()
+    with duckdb.connect() as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT *, (row_number() OVER ()) % ? AS part FROM read_parquet(?)",
+            [files, str(parquet)],
+        )
+        for i in range(files):
+            out = folder / f"E2EXAMPLE0DIST.2026-01-28-00.{i:08x}.parquet"
+            con.execute(
+                f"COPY (SELECT * EXCLUDE part FROM t WHERE part = {i}) TO '{out}' (FORMAT parquet)"
+            )
+
+
 def prepare(work: Path, lines: int, files: int, seed: int) -> tuple[Path, Path, Path]:
     """The single gzip log, a folder with the same lines in ``files`` gzip files, and the
     same requests as one Parquet file."""
@@ -124,6 +143,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=24, help="files in the many-file case")
+    parser.add_argument(
+        "--parquet-files", type=int, default=240, help="files in the many-Parquet-file case"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; best time kept")
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--keep", type=Path, help="write the logs here and keep them")
@@ -143,6 +165,10 @@ def main() -> int:
         single = measure(report_pipeline(log), work / "single.json", args.repeat)
         many = measure(report_pipeline(folder), work / "many.json", args.repeat)
         columnar = measure(report_pipeline(parquet), work / "parquet.json", args.repeat)
+        pq_folder = work / f"parquet-{n}-{args.parquet_files}"
+        if not pq_folder.exists():
+            split_parquet(parquet, pq_folder, args.parquet_files)
+        pq_many = measure(report_pipeline(pq_folder), work / "parquet-many.json", args.repeat)
         single_rep, many_rep = json.loads(single.output), json.loads(many.output)
         parquet_rep = json.loads(columnar.output)
 
@@ -174,6 +200,15 @@ def main() -> int:
             k: v for k, v in single_rep.items() if k != "input"
         }
         print(f"  same report as the gzip W3C file: {'yes' if same_parquet else 'NO (a bug)'}")
+        pq_many_rep = json.loads(pq_many.output)
+        print(
+            f"report, Parquet in {args.parquet_files} files: {pq_many.seconds:.2f} s,"
+            f" {pq_many.rate(n):,.0f} lines/s, peak RSS {pq_many.rss_mb:.0f} MB"
+        )
+        same_pq_many = {k: v for k, v in pq_many_rep.items() if k != "input"} == {
+            k: v for k, v in parquet_rep.items() if k != "input"
+        }
+        print(f"  same report as the one Parquet file: {'yes' if same_pq_many else 'NO (a bug)'}")
         print(
             f"ratio: Parquet report / gzip W3C report = {columnar.rate(n) / single.rate(n):.2f}"
             f"  [goal >= {GOAL_PARQUET_RATIO}]"
@@ -185,6 +220,10 @@ def main() -> int:
         print(
             f"ratio: {args.files}-file report / 1-file report = "
             f"{many.rate(n) / single.rate(n):.2f}  [goal >= {GOAL_MANY_RATIO}]"
+        )
+        print(
+            f"ratio: {args.parquet_files}-Parquet-file report / gzip W3C report = "
+            f"{pq_many.rate(n) / single.rate(n):.2f}"
         )
 
         pipeline = goaccess_pipeline(log, work / "goaccess.json")

@@ -32,7 +32,6 @@ import duckdb
 from image_ops.accesslogs import linescan
 from image_ops.accesslogs.fields import REPORT_COLUMNS, column_for
 from image_ops.accesslogs.queries import (
-    DT_EXPRESSION,
     PERCENTILE_COLUMNS,
     PERCENTILES,
     QUERIES,
@@ -40,7 +39,7 @@ from image_ops.accesslogs.queries import (
     WINDOW_CTE,
     requests_select,
 )
-from image_ops.accesslogs.readers import group_select, quote
+from image_ops.accesslogs.readers import group_select, quote, typed
 from image_ops.accesslogs.sources import LogFile, SourceError
 
 # Trino's approx_percentile as the exact interpolated quantile: what the Athena-shaped
@@ -86,6 +85,7 @@ class LoadStats:
     over_long_lines: int = 0
     max_line_bytes: int = MAX_LINE_BYTES
     truncated_files: list[str] = field(default_factory=list)
+    unreadable_files: list[str] = field(default_factory=list)  # left out: would not decode
     formats: dict[str, int] = field(default_factory=dict)  # files read per format
     # report column -> files without it (fields.REPORT_NEEDS says what that leaves empty)
     missing_fields: dict[str, int] = field(default_factory=dict)
@@ -152,6 +152,13 @@ def load(
 _SCAN_REFUSED = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException)
 
 
+def _refused(exc: duckdb.Error) -> bool:
+    """A scan refused for its input, not for memory or an interrupt: one of _SCAN_REFUSED,
+    or DuckDB's bare Error, which its Parquet reader raises for a page header that does not
+    decode ("don't know what type")."""
+    return isinstance(exc, _SCAN_REFUSED) or type(exc) is duckdb.Error
+
+
 def _scan_sql(files: Sequence[LogFile], max_line: int, create: bool) -> str:
     groups: dict[tuple[str, tuple[str, ...], bool], list[Path]] = {}
     for f in files:
@@ -160,8 +167,10 @@ def _scan_sql(files: Sequence[LogFile], max_line: int, create: bool) -> str:
         group_select(fmt, fields, paths, gz, max_line)
         for (fmt, fields, gz), paths in groups.items()
     )
+    if not groups:  # every file of the batch was unreadable: no rows, the same columns
+        union = f"SELECT {typed({})} WHERE false"
     head = f"CREATE TABLE {REQUESTS_VIEW} AS\n" if create else f"INSERT INTO {REQUESTS_VIEW}\n"
-    return head + requests_select(f"(\n{union}\n) AS cloudfront_logs", dt_expression=DT_EXPRESSION)
+    return head + requests_select(f"(\n{union}\n) AS cloudfront_logs", local=True)
 
 
 def _load_batch(
@@ -176,29 +185,39 @@ def _load_batch(
     """One scan over ``files`` into the table, with the line count beside it (added to
     ``stats``).
 
-    DuckDB refuses a whole scan for one damaged file: a gzip object that ends early, or a
-    bare carriage return in a line. Such files (the line pass knows which) are then
-    replaced by a sanitized plain copy (``linescan.sanitize``: the readable prefix, without
-    the lines DuckDB chokes on) and the scan retried once, so one damaged object costs its
-    bad lines, not the report.
+    DuckDB refuses a whole scan for one damaged file: a gzip object that ends early, a
+    bare carriage return in a line, a Parquet file whose pages do not decode. Damaged text
+    files (the line pass knows which) are then replaced by a sanitized plain copy
+    (``linescan.sanitize``: the readable prefix, without the lines DuckDB chokes on);
+    Parquet files that fail to decode alone are left out and named in
+    ``stats.unreadable_files``; the scan is retried once. One damaged object costs its bad
+    lines, not the report.
     """
     counting = _count_lines(files, max_line)
     failure: duckdb.Error | None = None
     try:
         try:
             con.execute(_scan_sql(files, max_line, create))
-        except _SCAN_REFUSED as exc:
+        except duckdb.Error as exc:
+            if not _refused(exc):
+                raise
             failure = exc
         scans = counting.result(con)
     finally:
         counting.stop()
-    for f, sc in zip(files, scans, strict=True):
+    dropped: set[int] = set()
+    if failure is not None:
+        dropped = _retry_sanitized(
+            con, files, scans, scratch, failure, max_line=max_line, create=create
+        )
+    for i, (f, sc) in enumerate(zip(files, scans, strict=True)):
+        if i in dropped:
+            stats.unreadable_files.append(f.origin)
+            continue
         stats.data_lines += sc.data_lines
         stats.over_long_lines += sc.over_long
         if sc.truncated:
             stats.truncated_files.append(f.origin)
-    if failure is not None:
-        _retry_sanitized(con, files, scans, scratch, failure, max_line=max_line, create=create)
 
 
 class _Counting:
@@ -272,10 +291,14 @@ def _retry_sanitized(
     *,
     max_line: int,
     create: bool,
-) -> None:
+) -> set[int]:
+    """Retry the scan without what broke it; the indexes of the files left out."""
     first = str(failure).splitlines()[0] if str(failure) else type(failure).__name__
     dirty = [i for i, sc in enumerate(scans) if sc.truncated or sc.bare_cr]
-    if not dirty:
+    undecodable = {
+        i for i, f in enumerate(files) if f.fmt == "parquet" and not _decodes(con, f, max_line)
+    }
+    if not dirty and not undecodable:
         raise SourceError(f"cannot read logs: {first}") from failure
     current = list(files)
     cleaned: list[Path] = []
@@ -286,14 +309,36 @@ def _retry_sanitized(
             cleaned.append(plain)
             linescan.sanitize(f.path, f.gzipped, max_line, plain)
             current[i] = f.moved(plain, gzipped=False)
+        current = [f for i, f in enumerate(current) if i not in undecodable]
         try:
             con.execute(_scan_sql(current, max_line, create))
-        except _SCAN_REFUSED as exc:
+        except duckdb.Error as exc:
+            if not _refused(exc):
+                raise
             again = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise SourceError(f"cannot read logs: {again}") from exc
     finally:
         for plain in cleaned:  # only needed for the scan: keep scratch bounded
             plain.unlink(missing_ok=True)
+    return undecodable
+
+
+def _decodes(con: duckdb.DuckDBPyConnection, f: LogFile, max_line: int) -> bool:
+    """Whether the load's own scan of Parquet file ``f`` alone succeeds, into a throwaway
+    table (an aggregate would not do: DuckDB answers min() from the footer's statistics
+    without decoding a page). Only run after a refused scan."""
+    select = requests_select(
+        f"({group_select(f.fmt, f.fields, [f.path], f.gzipped, max_line)}) AS l", local=True
+    )
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decode_probe AS {select}")
+    except duckdb.Error as exc:
+        if not _refused(exc):
+            raise
+        return False
+    finally:
+        con.execute("DROP TABLE IF EXISTS decode_probe")
+    return True
 
 
 def hist_table(column: str) -> str:

@@ -9,6 +9,7 @@ knows the log names, the SQL column names and the SQL types.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ MISS_RESULT_TYPES: tuple[str, ...] = ("Miss",)
 # ratio, like CloudFront's own CacheHitRate, which counts cacheable requests only.
 
 
+@lru_cache(maxsize=4096)  # asked for every field of every file; bounded: names are the files'
 def column_for(log_name: str) -> str:
     """SQL column name for a field name in any format's spelling; unknown fields get a
     sanitised name of their own."""

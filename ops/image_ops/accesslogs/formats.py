@@ -4,9 +4,10 @@ Standard logging v2 delivers ``w3c`` (the legacy layout: ``#Version``/``#Fields`
 headers, tab-separated), ``plain`` (the same records without headers), ``json`` (one
 object per line, keyed by field name) or ``parquet``; legacy logging writes W3C only.
 Each file is read by the names it carries itself: the W3C header, the keys of the first
-JSON record, the Parquet schema. Plain files carry none, so they are read as the record
-fields the deploy/ templates configure (``fields.DELIVERY_FIELDS``) unless the operator
-names another list. Only a bounded prefix of a text file is read here.
+JSON record, the Parquet schema (from its footer: parquet_footer.py). Plain files carry
+none, so they are read as the record fields the deploy/ templates configure
+(``fields.DELIVERY_FIELDS``) unless the operator names another list. Only a bounded
+prefix of a text file is read here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from image_ops.accesslogs import parquet_footer
 from image_ops.accesslogs.fields import BY_NORMALIZED, DELIVERY_FIELDS, normalized
 
 FORMATS = ("w3c", "plain", "json", "parquet")
@@ -126,19 +128,16 @@ def _plain(first: bytes, gzipped: bool, plain_fields: Sequence[str]) -> Sniffed 
 
 
 def _parquet(path: os.PathLike[str] | str) -> Sniffed | str:
-    import duckdb
-
-    config: dict[str, str | bool | int | float | list[str]] = {
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-    }
     try:
-        with duckdb.connect(config=config) as con:
-            rows = con.execute("SELECT name FROM parquet_schema(?)", [os.fspath(path)]).fetchall()
-    except duckdb.Error as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"unreadable Parquet: {first[:200]}"
-    names = tuple(str(r[0]) for r in rows[1:])  # the first row is the schema's root
+        fd = open_regular(path)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    try:
+        names = parquet_footer.read(fd).columns
+    except (parquet_footer.FooterError, OSError) as exc:
+        return f"unreadable Parquet: {str(exc)[:200]}"
+    finally:
+        os.close(fd)
     bad = _check_names(names, "Parquet schema")
     return bad if bad else Sniffed("parquet", names, False)
 

@@ -52,16 +52,25 @@ REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("is_miss", f"{_CACHE_RESULT} IN ({_in_list(MISS_RESULT_TYPES)})"),
 )
 DT_EXPRESSION = "replace(CAST(\"date\" AS varchar), '-', '/')"
+# What the local engine computes instead, where DuckDB has a faster spelling of the same
+# value: `dt` has no partition to come from; `ts` as date + time of day, not a parse of
+# the two joined as text (1M rows: 0.014 s against 0.076 s, the largest part of building
+# the table from Parquet). CloudFront writes HH:MM:SS; anything else is NULL, as in Trino,
+# whose timestamp cast refuses what DuckDB's text parse would half-read ("5: 4T63").
+LOCAL_EXPRESSIONS: dict[str, str] = {
+    "dt": DT_EXPRESSION,
+    "ts": 'CASE WHEN "time" LIKE \'__:__:__\' THEN "date" + try_cast("time" AS TIME) END',
+}
 
 
-def requests_select(source: str, *, dt_expression: str | None = None) -> str:
+def requests_select(source: str, *, local: bool = False) -> str:
     """``SELECT`` of the derived columns from ``source`` (a table, view or subquery).
 
-    ``dt_expression`` replaces the partition column where there is none (DuckDB).
+    ``local``: the DuckDB engine's spellings (``LOCAL_EXPRESSIONS``) where it has them.
     """
     cols = []
     for name, expr in REQUESTS_COLUMNS:
-        use = dt_expression if name == "dt" and dt_expression is not None else expr
+        use = LOCAL_EXPRESSIONS.get(name, expr) if local else expr
         cols.append(f"  {use} AS {name}")
     return "SELECT\n" + ",\n".join(cols) + f"\nFROM {source}"
 

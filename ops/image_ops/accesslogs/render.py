@@ -16,6 +16,7 @@ from image_ops.textsafe import safe_lines, safe_text
 __all__ = ["safe_text", "table", "to_json", "to_text"]
 
 MAX_TIMELINE_ROWS = 48
+MAX_NAMED_FILES = 5  # files named in a note; the count says how many more
 _RIGHT = ("ms", "%", "bytes", "requests", "month", "CloudFront", "misses")
 
 
@@ -96,6 +97,11 @@ def _input_notes(inp: dict[str, Any]) -> list[str]:
     notes = []
     if inp.get("formats"):
         notes.append("formats " + ", ".join(f"{k} {v}" for k, v in sorted(inp["formats"].items())))
+    shown = inp.get("unreadable_files", [])[:MAX_NAMED_FILES]
+    more = len(inp.get("unreadable_files", [])) - len(shown)
+    if shown:
+        names = ", ".join(safe_text(n) for n in shown) + (f" and {more} more" if more else "")
+        notes.append(f"unreadable, left out (their pages do not decode): {names}")
     for column, files in sorted(inp.get("missing_fields", {}).items()):
         name = BY_COLUMN[column].log_name
         needs = REPORT_NEEDS.get(column, "its column")
@@ -116,6 +122,7 @@ def to_text(report: dict[str, Any]) -> str:
         f"files {inp['files']}, lines read {inp['rows']}, malformed lines skipped "
         f"{inp['malformed_lines']} (over {inp['max_line_bytes']} bytes "
         f"{inp['over_long_lines']}), truncated files {len(inp['truncated_files'])}, "
+        f"unreadable files left out {len(inp.get('unreadable_files', []))}, "
         f"non-log files skipped {len(inp['skipped_files'])}, "
         f"not regular files skipped {len(inp['not_regular_files'])}"
     )

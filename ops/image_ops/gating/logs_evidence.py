@@ -85,7 +85,8 @@ def logs_checks(
             ">=",
             1,
             f"{inp['files']} files, {inp['malformed_lines']} malformed lines, "
-            f"{len(inp['skipped_files']) + len(inp['not_regular_files'])} files skipped",
+            f"{len(inp['skipped_files']) + len(inp['not_regular_files'])} files skipped, "
+            f"{len(inp['unreadable_files'])} unreadable",
         ),
         check(
             "logs.requests",
@@ -116,6 +117,7 @@ def logs_checks(
         "files": inp["files"],
         "lines_loaded": inp["rows"],
         "malformed_lines": inp["malformed_lines"],
+        "unreadable_files": len(inp["unreadable_files"]),
         "requests": requests,
         "hit_ratio": s["hit_ratio"],
         "status_4xx": s["status_4xx"],

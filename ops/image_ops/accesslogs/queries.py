@@ -37,7 +37,7 @@ def _in_list(values: tuple[str, ...]) -> str:
 _CACHE_RESULT = "coalesce(x_edge_response_result_type, x_edge_result_type)"
 
 # (column, expression over cloudfront_logs). `dt` is the partition column in
-# Athena; `DT_EXPRESSION` computes the same value from the date field locally.
+# Athena; locally there is no partition (LOCAL_EXPRESSIONS).
 REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ts", 'try_cast(concat(CAST("date" AS varchar), \' \', "time") AS timestamp)'),
     ("dt", "dt"),
@@ -51,14 +51,17 @@ REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("is_hit", f"{_CACHE_RESULT} IN ({_in_list(HIT_RESULT_TYPES)})"),
     ("is_miss", f"{_CACHE_RESULT} IN ({_in_list(MISS_RESULT_TYPES)})"),
 )
-DT_EXPRESSION = "replace(CAST(\"date\" AS varchar), '-', '/')"
-# What the local engine computes instead, where DuckDB has a faster spelling of the same
-# value: `dt` has no partition to come from; `ts` as date + time of day, not a parse of
-# the two joined as text (1M rows: 0.014 s against 0.076 s, the largest part of building
-# the table from Parquet). CloudFront writes HH:MM:SS; anything else is NULL, as in Trino,
-# whose timestamp cast refuses what DuckDB's text parse would half-read ("5: 4T63").
+# What the local engine computes instead, where DuckDB has a faster spelling that filters
+# and reports the same (the Parquet table builds in 0.17 s instead of 0.24 s, 1M rows):
+# * `dt` has no partition to come from: the date itself, a DATE (the window's 'YYYY/MM/DD'
+#   parameters cast to DATE order as Athena's partition strings do; the text copy cost
+#   0.015 s to build, for a filter the `ts` bounds already imply);
+# * `ts` as date + time of day, not a parse of the two joined as text (0.014 s against
+#   0.076 s). CloudFront writes HH:MM:SS; anything else is NULL, as in Trino, whose
+#   timestamp cast refuses what DuckDB's text parse would half-read ("5: 4T63").
+# test_athena holds both to the Athena spellings, in and out of windows.
 LOCAL_EXPRESSIONS: dict[str, str] = {
-    "dt": DT_EXPRESSION,
+    "dt": '"date"',
     "ts": 'CASE WHEN "time" LIKE \'__:__:__\' THEN "date" + try_cast("time" AS TIME) END',
 }
 

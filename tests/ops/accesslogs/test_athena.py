@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -9,7 +10,7 @@ import pytest
 
 from image_ops.accesslogs import athena, duckdb_engine
 from image_ops.accesslogs.fields import FIELD_NAMES, FIELDS
-from image_ops.accesslogs.queries import QUERIES
+from image_ops.accesslogs.queries import LOCAL_EXPRESSIONS, QUERIES, REQUESTS_COLUMNS
 from image_ops.accesslogs.sources import LogFile, read_header
 from wishlist_dev import synth_logs as synth
 
@@ -76,15 +77,29 @@ def athena_like_parquet(tmp_path: Path, records: list[synth.Record]) -> duckdb.D
     return con
 
 
+_DAY = dt.datetime(2026, 1, 28)
+WINDOWS = {
+    "open": duckdb_engine.Window(),
+    "one-hour": duckdb_engine.Window(_DAY.replace(hour=5), _DAY.replace(hour=6)),
+    "until-noon": duckdb_engine.Window(None, _DAY.replace(hour=12)),
+    "across-midnight": duckdb_engine.Window(_DAY.replace(hour=23), _DAY + dt.timedelta(hours=25)),
+    "after-the-logs": duckdb_engine.Window(_DAY + dt.timedelta(days=2), None),
+}
+
+
+@pytest.mark.parametrize("window_name", list(WINDOWS))
 @pytest.mark.parametrize("table", ["athena_like", "athena_like_parquet"])
 def test_athena_sql_runs_on_duckdb_and_agrees_with_local_engine(
     request: pytest.FixtureRequest,
     table: str,
+    window_name: str,
     log_file: Path,
     tmp_path: Path,
 ) -> None:
+    """The committed Athena SQL (partition strings, text timestamps) and the local engine
+    (LOCAL_EXPRESSIONS) give the same rows, in and out of every kind of window."""
     athena_like: duckdb.DuckDBPyConnection = request.getfixturevalue(table)
-    window = duckdb_engine.Window()
+    window = WINDOWS[window_name]
     local_con = duckdb_engine.connect(tmp_path, memory_limit="256MB", threads=1)
     found = read_header(log_file)
     assert found is not None
@@ -95,7 +110,26 @@ def test_athena_sql_runs_on_duckdb_and_agrees_with_local_engine(
         names = [d[0] for d in cur.description or ()]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         assert rows == local[q.name], q.name
-        assert rows, q.name
+        if window_name == "open":
+            assert rows, q.name
+    requests = local["summary"][0]["requests"]
+    assert (requests == 0) == (window_name == "after-the-logs"), requests
+
+
+def test_the_local_timestamp_is_athena_s_for_every_time_of_day_and_null_for_junk() -> None:
+    local = LOCAL_EXPRESSIONS["ts"]
+    (athena,) = [e for name, e in REQUESTS_COLUMNS if name == "ts"]
+    junk = ["5: 4T63", "7 9 5", "1:2:3", "12:34", "24:00:0", "ab:cd:ef", "", "12:34:56Z"]
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT DATE '2026-01-28' AS \"date\", strftime(TIMESTAMP "
+        "'2026-01-28' + to_seconds(range), '%H:%M:%S') AS \"time\" FROM range(86400)"
+    )
+    con.executemany("INSERT INTO t VALUES (DATE '2026-01-28', ?)", [[j] for j in junk])
+    rows = con.execute(f'SELECT "time", {athena}, {local} FROM t').fetchall()
+    valid = [r for r in rows if r[0] not in junk]
+    assert len(valid) == 86400 and all(a == b and a is not None for _, a, b in valid)
+    assert [r[2] for r in rows if r[0] in junk] == [None] * len(junk)
 
 
 def test_generator_is_deterministic() -> None:

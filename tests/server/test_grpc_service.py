@@ -14,7 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from tests.conftest import BUCKET, CDN
+from tests.conftest import BUCKET, CALL_TIMEOUT, CDN
 from tests.support.cli_run import run_cli
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
@@ -33,14 +33,14 @@ LEGACY = f"https://s3.amazonaws.com/{BUCKET}/{KEY}"
 
 def test_resolve_key_gives_cdn_url(start_resolver) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         got = client.resolve(KEY, user_id="u-1")
     assert got == ResolvedImage(f"https://{CDN}/{KEY}", Origin.CDN, None)
 
 
 def test_resolve_legacy_url_with_version(start_resolver) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         got = client.resolve(ImageRef(LEGACY, "1706400000"))
     assert got.url == f"https://{CDN}/{KEY}?v=1706400000"
 
@@ -48,7 +48,7 @@ def test_resolve_legacy_url_with_version(start_resolver) -> None:
 def test_batch_keeps_order_and_fails_only_bad_slots(start_resolver) -> None:
     server = start_resolver()
     refs = [KEY, "https://evil.example.com/x.jpg", LEGACY, "", "uploads/wishlist/u/../x"]
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         got = client.batch_resolve(refs, user_id="u-1")
     assert len(got) == 5
     assert isinstance(got[0], ResolvedImage) and got[0].url == f"https://{CDN}/{KEY}"
@@ -74,7 +74,7 @@ def test_batch_over_1000_is_invalid_argument(start_resolver) -> None:
 def test_client_batch_helper_splits_large_batches(start_resolver) -> None:
     server = start_resolver()
     refs = [f"uploads/wishlist/u/{i}.jpg" for i in range(2500)]
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         got = client.batch_resolve(refs)
     assert [g.url for g in got] == [f"https://{CDN}/{r}" for r in refs]  # type: ignore[union-attr]
 
@@ -101,7 +101,7 @@ def test_bad_ref_is_invalid_argument_with_field_violation(start_resolver) -> Non
 
 def test_missing_image_is_invalid_argument(start_resolver) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         with pytest.raises(ResolverCallError) as caught:
             client.resolve("")
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -110,7 +110,7 @@ def test_missing_image_is_invalid_argument(start_resolver) -> None:
 
 def test_bad_user_id_and_version_name_their_fields(start_resolver) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         with pytest.raises(ResolverCallError) as caught:
             client.resolve(KEY, user_id="x" * 300)
         assert caught.value.field == "user_id"
@@ -121,7 +121,7 @@ def test_bad_user_id_and_version_name_their_fields(start_resolver) -> None:
 
 def test_no_cdn_domain_serves_s3_urls(start_resolver, local_aws) -> None:
     server = start_resolver(cloudfront_distribution_domain=None)
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         got = client.resolve(KEY, user_id="u-1")
     assert got.origin == Origin.S3
     assert got.url == f"{local_aws.endpoint}/{BUCKET}/{KEY}"
@@ -134,7 +134,7 @@ def test_presigned_fallback_sets_expiry_and_serves_the_object(start_resolver, lo
     server = start_resolver(
         cdn_rollout_percent=0, s3_fallback_mode="presigned", s3_presign_expires=600
     )
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         got = client.resolve(KEY, user_id="u-1")
     assert got.origin == Origin.S3
     assert got.expires_at is not None
@@ -151,7 +151,7 @@ def test_cdn_results_carry_a_working_s3_fallback_only_when_asked(start_resolver,
 
     local_aws.client("s3").put_object(Bucket=BUCKET, Key=KEY, Body=b"jpeg-bytes")
     server = start_resolver(s3_fallback_mode="presigned", s3_presign_expires=600)
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         plain = client.resolve(ImageRef(KEY, "3"), user_id="u-1")
         one = client.resolve(ImageRef(KEY, "3"), user_id="u-1", include_fallback=True)
         [many] = client.batch_resolve([ImageRef(KEY, "3")], user_id="u-1", include_fallback=True)
@@ -168,7 +168,7 @@ def test_cdn_results_carry_a_working_s3_fallback_only_when_asked(start_resolver,
 
 def test_s3_results_have_no_fallback(start_resolver) -> None:
     server = start_resolver(cdn_rollout_percent=0)
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         got = client.resolve(KEY, user_id="u-1", include_fallback=True)
     assert got.origin == Origin.S3
     assert got.fallback_url == ""
@@ -324,7 +324,7 @@ def test_malformed_protobuf_is_invalid_argument_logged_once_and_counted(
 def test_bidi_and_zero_width_keys_are_refused_with_field_errors(start_resolver) -> None:
     server = start_resolver()
     spoofed = ["uploads/wishlist/u-1/photo\u202egpj.exe", "uploads/wishlist/u-1/a\u200b.jpg"]
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         for ref in spoofed:
             with pytest.raises(ResolverCallError) as caught:
                 client.resolve(ref)

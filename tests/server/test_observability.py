@@ -11,6 +11,7 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from image_resolver import metrics
+from tests.conftest import CALL_TIMEOUT
 from tests.support.serve_process import serve_process
 from wishlist_dev.localaws import LocalAws
 from wishlist_images_client import ImageResolverClient
@@ -34,7 +35,7 @@ def test_metrics_count_resolutions_rpcs_and_invalid_refs(start_resolver) -> None
     metrics.serve(port, host="127.0.0.1")
     server = start_resolver(cdn_rollout_percent=100)
     before = _scrape(port)
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         client.batch_resolve(
             [
                 "uploads/wishlist/u/a.jpg",

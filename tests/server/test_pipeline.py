@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 import wishlist.images.v1
 from image_resolver.grpc_api.pipeline import ADMIN_METHODS
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, CALL_TIMEOUT
 from wishlist.images.v1 import image_url_service_pb2 as pb
 from wishlist.images.v1 import image_url_service_pb2_grpc as pb_grpc
 from wishlist_images_client import ImageResolverClient
@@ -125,7 +125,7 @@ def test_each_outcome_is_counted_once(start_resolver) -> None:
         client.set_rollout(percent=5, cdn_enabled=True, expected_revision=0, updated_by="t")
         with pytest.raises(ResolverCallError):
             client.set_rollout(percent=101, cdn_enabled=True, expected_revision=1, updated_by="t")
-    with ImageResolverClient(server.target) as anonymous:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as anonymous:
         with pytest.raises(ResolverCallError):
             anonymous.set_rollout(percent=5, cdn_enabled=True, expected_revision=1, updated_by="t")
     after = (_total("SetRollout"), _latency_count("SetRollout"), _count("SetRollout", "OK"))
@@ -190,7 +190,7 @@ def test_server_keeps_request_ids_by_the_apis_rule(
 def test_resolve_and_upload_share_one_user_id_limit(start_resolver) -> None:
     server = start_resolver()
     longest = "u" * values.MAX_USER_ID_CHARS
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         policy = client.upload_policy()
         assert policy.max_user_id_chars == policy.max_upload_user_id_chars
         assert policy.max_user_id_chars == values.MAX_USER_ID_CHARS

@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from image_resolver.tracing import instrument
+from tests.conftest import CALL_TIMEOUT
 from wishlist_images_client import ImageResolverClient
 from wishlist_images_client.calls import ResolverCallError
 
@@ -22,7 +23,7 @@ def test_rpcs_become_server_spans_with_status(start_resolver) -> None:
     instrumentor = instrument(provider)
     try:
         server = start_resolver()
-        with ImageResolverClient(server.target) as client:
+        with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
             client.resolve("uploads/wishlist/u/a.jpg")
             with pytest.raises(ResolverCallError):
                 client.resolve("https://evil.example/x.jpg")

@@ -12,7 +12,7 @@ import uuid
 import grpc
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, BUCKET
+from tests.conftest import ADMIN_TOKEN, BUCKET, CALL_TIMEOUT
 from wishlist_images_client import ImageResolverClient, Origin
 from wishlist_images_client.calls import ResolverCallError
 
@@ -42,7 +42,7 @@ def _post_form(url: str, fields: dict[str, str], body: bytes, content_type: str)
 
 def test_upload_form_goes_to_s3_and_the_key_resolves_to_the_cdn(start_resolver, local_aws) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         form = client.create_upload_url("user-42", "image/png", len(PNG))
         assert form.url.startswith(local_aws.endpoint)  # S3, never the CDN (AC9)
         assert form.key.startswith("uploads/wishlist/user-42/")
@@ -70,7 +70,7 @@ def test_bad_upload_requests_name_the_field(
     start_resolver, user_id, content_type, length, field
 ) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         with pytest.raises(ResolverCallError) as caught:
             client.create_upload_url(user_id, content_type, length)
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -118,7 +118,7 @@ def test_invalidate_batches_large_requests(start_resolver, local_aws, distributi
 
 def test_invalidate_needs_token_and_valid_refs(start_resolver, distribution) -> None:
     server = start_resolver(admin_token=ADMIN_TOKEN, cloudfront_distribution_id=distribution)
-    with ImageResolverClient(server.target) as anonymous:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as anonymous:
         with pytest.raises(ResolverCallError) as caught:
             anonymous.invalidate(["uploads/wishlist/u/a.jpg"], "r")
         assert caught.value.code == grpc.StatusCode.UNAUTHENTICATED
@@ -167,7 +167,7 @@ def test_cli_invalidate(start_resolver, distribution) -> None:
 
 def test_verify_upload_describes_an_uploaded_object(start_resolver) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         form = client.create_upload_url("user-42", "image/png", len(PNG))
         assert _post_form(form.url, form.fields, PNG, "image/png") in (200, 201, 204)
         found = client.verify_upload("user-42", form.key)
@@ -177,7 +177,7 @@ def test_verify_upload_describes_an_uploaded_object(start_resolver) -> None:
 
 def test_verify_upload_of_a_never_uploaded_key_is_not_found(start_resolver) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         form = client.create_upload_url("user-42", "image/png", len(PNG))
         with pytest.raises(ResolverCallError) as caught:
             client.verify_upload("user-42", form.key)
@@ -199,7 +199,7 @@ def test_verify_upload_refuses_keys_not_issued_to_the_user(
     start_resolver, user_id, key, field
 ) -> None:
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         with pytest.raises(ResolverCallError) as caught:
             client.verify_upload(user_id, key)
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -212,7 +212,7 @@ def test_verify_upload_refuses_an_object_whose_type_does_not_match_its_key(
     key = "uploads/wishlist/user-42/mismatch01.png"
     local_aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=PNG, ContentType="text/html")
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         with pytest.raises(ResolverCallError) as caught:
             client.verify_upload("user-42", key)
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -314,7 +314,7 @@ def test_verify_upload_refuses_bytes_that_are_not_the_declared_image(
     The first bytes (a ranged GET) must be the type's signature."""
     server = start_resolver()
     html = b"<html><script>alert(1)</script></html>"
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         form = client.create_upload_url("user-42", "image/png", len(html))
         assert _post_form(form.url, form.fields, html, "image/png") in (200, 201, 204)
         with pytest.raises(ResolverCallError) as caught:
@@ -338,7 +338,7 @@ def test_verify_upload_accepts_each_types_signature(
     key = f"uploads/wishlist/user-42/signature01.{ext}"
     local_aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body, ContentType=content_type)
     server = start_resolver()
-    with ImageResolverClient(server.target) as client:
+    with ImageResolverClient(server.target, timeout=CALL_TIMEOUT) as client:
         found = client.verify_upload("user-42", key)
     assert (found.content_type, found.size_bytes) == (content_type, len(body))
 

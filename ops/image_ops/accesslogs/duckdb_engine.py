@@ -152,11 +152,22 @@ def load(
 _SCAN_REFUSED = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException)
 
 
-def _refused(exc: duckdb.Error) -> bool:
-    """A scan refused for its input, not for memory or an interrupt: one of _SCAN_REFUSED,
-    or DuckDB's bare Error, which its Parquet reader raises for a page header that does not
-    decode ("don't know what type")."""
-    return isinstance(exc, _SCAN_REFUSED) or type(exc) is duckdb.Error
+def _first_line(exc: duckdb.Error) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _try_scan(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Error | None:
+    """Run ``sql``; the error if DuckDB refused it for its input, None if it ran. Any other
+    error (memory, an interrupt) is raised. Refusals are _SCAN_REFUSED, and DuckDB's bare
+    Error, which its Parquet reader raises for a page header that does not decode ("don't
+    know what type")."""
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        if isinstance(exc, _SCAN_REFUSED) or type(exc) is duckdb.Error:
+            return exc
+        raise
+    return None
 
 
 def _scan_sql(files: Sequence[LogFile], max_line: int, create: bool) -> str:
@@ -194,14 +205,8 @@ def _load_batch(
     lines, not the report.
     """
     counting = _count_lines(files, max_line)
-    failure: duckdb.Error | None = None
     try:
-        try:
-            con.execute(_scan_sql(files, max_line, create))
-        except duckdb.Error as exc:
-            if not _refused(exc):
-                raise
-            failure = exc
+        failure = _try_scan(con, _scan_sql(files, max_line, create))
         scans = counting.result(con)
     finally:
         counting.stop()
@@ -293,13 +298,12 @@ def _retry_sanitized(
     create: bool,
 ) -> set[int]:
     """Retry the scan without what broke it; the indexes of the files left out."""
-    first = str(failure).splitlines()[0] if str(failure) else type(failure).__name__
     dirty = [i for i, sc in enumerate(scans) if sc.truncated or sc.bare_cr]
     undecodable = {
         i for i, f in enumerate(files) if f.fmt == "parquet" and not _decodes(con, f, max_line)
     }
     if not dirty and not undecodable:
-        raise SourceError(f"cannot read logs: {first}") from failure
+        raise SourceError(f"cannot read logs: {_first_line(failure)}") from failure
     current = list(files)
     cleaned: list[Path] = []
     try:
@@ -310,13 +314,9 @@ def _retry_sanitized(
             linescan.sanitize(f.path, f.gzipped, max_line, plain)
             current[i] = f.moved(plain, gzipped=False)
         current = [f for i, f in enumerate(current) if i not in undecodable]
-        try:
-            con.execute(_scan_sql(current, max_line, create))
-        except duckdb.Error as exc:
-            if not _refused(exc):
-                raise
-            again = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SourceError(f"cannot read logs: {again}") from exc
+        again = _try_scan(con, _scan_sql(current, max_line, create))
+        if again is not None:
+            raise SourceError(f"cannot read logs: {_first_line(again)}") from again
     finally:
         for plain in cleaned:  # only needed for the scan: keep scratch bounded
             plain.unlink(missing_ok=True)
@@ -331,14 +331,9 @@ def _decodes(con: duckdb.DuckDBPyConnection, f: LogFile, max_line: int) -> bool:
         f"({group_select(f.fmt, f.fields, [f.path], f.gzipped, max_line)}) AS l", local=True
     )
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE decode_probe AS {select}")
-    except duckdb.Error as exc:
-        if not _refused(exc):
-            raise
-        return False
+        return _try_scan(con, f"CREATE OR REPLACE TEMP TABLE decode_probe AS {select}") is None
     finally:
         con.execute("DROP TABLE IF EXISTS decode_probe")
-    return True
 
 
 def hist_table(column: str) -> str:

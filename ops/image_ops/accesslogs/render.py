@@ -97,8 +97,9 @@ def _input_notes(inp: dict[str, Any]) -> list[str]:
     notes = []
     if inp.get("formats"):
         notes.append("formats " + ", ".join(f"{k} {v}" for k, v in sorted(inp["formats"].items())))
-    shown = inp.get("unreadable_files", [])[:MAX_NAMED_FILES]
-    more = len(inp.get("unreadable_files", [])) - len(shown)
+    unreadable = inp.get("unreadable_files", [])
+    shown = unreadable[:MAX_NAMED_FILES]
+    more = len(unreadable) - len(shown)
     if shown:
         names = ", ".join(safe_text(n) for n in shown) + (f" and {more} more" if more else "")
         notes.append(f"unreadable, left out (their pages do not decode): {names}")

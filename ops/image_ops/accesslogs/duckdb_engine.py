@@ -39,7 +39,7 @@ from image_ops.accesslogs.queries import (
     WINDOW_CTE,
     requests_select,
 )
-from image_ops.accesslogs.readers import group_select, quote, typed
+from image_ops.accesslogs.readers import group_select, typed
 from image_ops.accesslogs.sources import LogFile, SourceError
 
 # Trino's approx_percentile as the exact interpolated quantile: what the Athena-shaped
@@ -207,7 +207,7 @@ def _load_batch(
     counting = _count_lines(files, max_line)
     try:
         failure = _try_scan(con, _scan_sql(files, max_line, create))
-        scans = counting.result(con)
+        scans = counting.result()
     finally:
         counting.stop()
     dropped: set[int] = set()
@@ -230,7 +230,8 @@ class _Counting:
     started before DuckDB's scan and read after it: the two run side by side. A thread
     would do the same work, but its moments holding the GIL slow DuckDB's threads down
     (measured: a folder of 24 files, 3.6 s with a thread against 3.0 s with a process and
-    2.5 s without a pass). A Parquet file's rows are counted from its footer instead."""
+    2.5 s without a pass). A Parquet file's rows are its footer's count, read when its
+    format was told (LogFile.rows)."""
 
     def __init__(self, files: Sequence[LogFile], max_line: int) -> None:
         self.files = files
@@ -252,14 +253,13 @@ class _Counting:
             raise SourceError(f"cannot count log lines: {first[0][:200]}")
         return [linescan.LineScan(**json.loads(line)) for line in out.splitlines()]
 
-    def result(self, con: duckdb.DuckDBPyConnection) -> list[linescan.LineScan]:
+    def result(self) -> list[linescan.LineScan]:
         """One LineScan per file, in the batch's order."""
         text = iter(self._text_scans())
-        rows = _parquet_rows(con, [f.path for f in self.files if f.fmt == "parquet"])
         scans = []
         for f in self.files:
             scan = (
-                linescan.LineScan(data_lines=rows.get(str(f.path), 0))
+                linescan.LineScan(data_lines=f.rows or 0)
                 if f.fmt == "parquet"
                 else next(text, None)
             )
@@ -272,15 +272,6 @@ class _Counting:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
-
-
-def _parquet_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> dict[str, int]:
-    """Rows per Parquet file, from the footers (the data lines a Parquet file holds)."""
-    if not paths:
-        return {}
-    files = "[" + ", ".join(quote(str(p)) for p in paths) + "]"
-    query = f"SELECT file_name, num_rows FROM parquet_file_metadata({files})"  # noqa: S608
-    return {str(name): int(n) for name, n in con.execute(query).fetchall()}
 
 
 def _count_lines(files: Sequence[LogFile], max_line: int) -> _Counting:

@@ -41,6 +41,7 @@ class Sniffed:
     fmt: str
     fields: tuple[str, ...]
     gzipped: bool
+    rows: int | None = None  # Parquet: the footer's row count; text files are counted later
 
 
 def open_regular(path: os.PathLike[str] | str) -> int:
@@ -133,13 +134,13 @@ def _parquet(path: os.PathLike[str] | str) -> Sniffed | str:
     except OSError as exc:
         return f"unreadable: {exc.strerror or exc}"
     try:
-        names = parquet_footer.read(fd).columns
+        footer = parquet_footer.read(fd)
     except (parquet_footer.FooterError, OSError) as exc:
         return f"unreadable Parquet: {str(exc)[:200]}"
     finally:
         os.close(fd)
-    bad = _check_names(names, "Parquet schema")
-    return bad if bad else Sniffed("parquet", names, False)
+    bad = _check_names(footer.columns, "Parquet schema")
+    return bad if bad else Sniffed("parquet", footer.columns, False, footer.num_rows)
 
 
 def sniff(

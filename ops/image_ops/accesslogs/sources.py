@@ -38,10 +38,11 @@ class LogFile:
     gzipped: bool
     origin: str  # what the user named (a path), or the S3 object's s3:// URL
     fmt: str = "w3c"
+    rows: int | None = None  # Parquet: the rows its footer holds (formats.Sniffed.rows)
 
     @classmethod
     def found(cls, path: Path, sniffed: Sniffed, origin: str) -> LogFile:
-        return cls(path, sniffed.fields, sniffed.gzipped, origin, sniffed.fmt)
+        return cls(path, sniffed.fields, sniffed.gzipped, origin, sniffed.fmt, sniffed.rows)
 
     def moved(self, path: Path, *, gzipped: bool | None = None) -> LogFile:
         """The same log under another path (a staged link, a sanitized copy)."""

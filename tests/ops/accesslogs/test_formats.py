@@ -43,6 +43,7 @@ def test_each_format_gives_the_same_report(
     rep = report_json(str(same_requests[fmt]))
     assert rep["input"]["formats"] == {fmt: 1}
     assert rep["input"]["rows"] == len(records) and rep["input"]["malformed_lines"] == 0
+    assert rep["input"]["data_lines"] == len(records)  # Parquet: the footer's count
     assert rep["input"]["missing_fields"] == {}
     assert _without_input(rep) == _without_input(reference)
     assert rep["summary"]["bytes"] == sum(r.sc_bytes for r in records)

@@ -203,7 +203,13 @@ def test_targets_are_the_gates_defaults() -> None:
 def minimal_report() -> dict[str, Any]:
     """The report of a window with no requests, as report.build makes it."""
     return {
-        "input": {"files": 0, "rows": 0, "malformed_lines": 0, "truncated_files": []},
+        "input": {
+            "files": 0,
+            "rows": 0,
+            "malformed_lines": 0,
+            "truncated_files": [],
+            "unreadable_files": [],
+        },
         "window": {"since": None, "until": None},
         "hit_definition": {"hits": ["Hit"], "misses": ["Miss"], "ratio": "hits / (h + m)"},
         "summary": {
@@ -311,6 +317,7 @@ def test_the_page_carries_the_report_numbers(tmp_path: Path, log_file: Path) -> 
     assert f'data-value="hit_ratio">{_pct(s["hit_ratio"])}<' in page
     assert f'data-value="errors">{rep["errors"]["4xx"]} / {rep["errors"]["5xx"]}<' in page
     assert f"{s['time_taken_p95'] * 1000:.0f}" in page
+    assert ", 0 unreadable files left out." in page
     for usd in (cost["cloudfront_monthly_usd"], cost["s3_direct_monthly_usd"]):
         assert _usd(usd) in page
     hit_hours = [r for r in rep["hit_ratio_by_hour"] if r["hits"] + r["misses"]]
